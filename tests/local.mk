@@ -1,0 +1,1 @@
+# tests/: shared test scripts and fixtures.

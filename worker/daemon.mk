@@ -1,0 +1,2 @@
+# Sources of `janitor worker` / `janitor call` (the daemon).
+janitor_daemon_sources = worker/cmd_worker.c

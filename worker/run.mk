@@ -1,0 +1,2 @@
+# Sources of `janitor run` / `janitor report` (the engine's CLI).
+janitor_run_sources = worker/cmd_run.c
