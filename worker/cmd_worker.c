@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_worker.c - `janitor worker` and `janitor call` (placeholder until the worker lands).
+ * cmd_worker.c - `janitor worker` (placeholder until the worker lands).
  */
 #include "config.h"
 
@@ -13,12 +13,5 @@ int
 cmd_worker(int argc UNUSED, char **argv UNUSED)
 {
 	fprintf(stderr, "janitor worker: not built yet\n");
-	return 2;
-}
-
-int
-cmd_call(int argc UNUSED, char **argv UNUSED)
-{
-	fprintf(stderr, "janitor call: not built yet\n");
 	return 2;
 }
