@@ -1,2 +1,6 @@
-# Sources of `janitor worker` / `janitor call` (the daemon).
-janitor_daemon_sources = worker/cmd_worker.c
+# Sources of `janitor worker` (the daemon) and the Redis transport/backend `janitor call` reuses.
+janitor_daemon_sources = \
+	worker/cmd_worker.c \
+	worker/broker.h worker/broker.c worker/broker_redis.c \
+	worker/backend.h worker/backend_redis.c \
+	worker/redis_int.h worker/redis_conn.c
