@@ -26,9 +26,9 @@
 #include "err.h"
 
 enum ops_flag {
-	OPS_WRITES = 1 << 0,  /* changes data or files (dry-run must not) */
-	OPS_NO_TXN = 1 << 1,  /* must run outside a transaction (VACUUM, CONCURRENTLY) */
-	OPS_LONG = 1 << 2,    /* may run for minutes: reports progress */
+	OPS_WRITES = 1 << 0, /* changes data or files (dry-run must not) */
+	OPS_NO_TXN = 1 << 1, /* must run outside a transaction (VACUUM, CONCURRENTLY) */
+	OPS_LONG = 1 << 2,   /* may run for minutes: reports progress */
 };
 
 enum ops_status {
@@ -41,44 +41,44 @@ enum ops_status {
  * can set only the fields ops_options_apply_json accepts (dry_run, retention days, batches). */
 struct ops_options {
 	bool dry_run;
-	bool log_execution;	    /* write the core_taskexecutionlog row (default true) */
-	int failed_archive_days;    /* 365 */
-	int failed_delete_days;     /* 730 */
-	int failed_batch;	    /* 1000 */
-	int audit_days;		    /* 90 */
-	int tasklog_days;	    /* 30 */
-	int logs_batch;		    /* 10000 */
-	int sessions_batch;	    /* 10000 */
-	int lock_timeout_ms;	    /* 5000; 0 = none */
-	int statement_timeout_ms;   /* 0 = none */
-	const char *backup_dir;	    /* borrowed; default "/var/backups/janitor" */
-	int backup_keep;	    /* backups kept after rotation, 7 */
-	const char *pg_dump;	    /* borrowed; NULL = find pg_dump on PATH */
+	bool log_execution;       /* write the core_taskexecutionlog row (default true) */
+	int failed_archive_days;  /* 365 */
+	int failed_delete_days;   /* 730 */
+	int failed_batch;         /* 1000 */
+	int audit_days;           /* 90 */
+	int tasklog_days;         /* 30 */
+	int logs_batch;           /* 10000 */
+	int sessions_batch;       /* 10000 */
+	int lock_timeout_ms;      /* 5000; 0 = none */
+	int statement_timeout_ms; /* 0 = none */
+	const char *backup_dir;   /* borrowed; default "/var/backups/janitor" */
+	int backup_keep;          /* backups kept after rotation, 7 */
+	const char *pg_dump;      /* borrowed; NULL = find pg_dump on PATH */
 	/* Django table and column names (borrowed; defaults are Django's). */
-	const char *auditlog_table, *auditlog_ts;	  /* core_auditlog, timestamp */
-	const char *tasklog_table, *tasklog_ts;		  /* core_taskexecutionlog, created_at */
-	const char *failed_table, *failed_ts;		  /* core_failedtask, created_at */
-	const char *session_table, *session_expire;	  /* django_session, expire_date */
+	const char *auditlog_table, *auditlog_ts;   /* core_auditlog, timestamp */
+	const char *tasklog_table, *tasklog_ts;     /* core_taskexecutionlog, created_at */
+	const char *failed_table, *failed_ts;       /* core_failedtask, created_at */
+	const char *session_table, *session_expire; /* django_session, expire_date */
 	/* For the execution-log row (borrowed, may be NULL). */
 	const char *task_id;
 	const char *worker_hostname;
-	int64_t now_override;	    /* seconds since epoch for tests; 0 = the real clock */
+	int64_t now_override; /* seconds since epoch for tests; 0 = the real clock */
 };
 
 /* Progress of a long operation: done of total units (total 0 = unknown), what is a label. */
 typedef void (*ops_progress_fn)(void *ctx, int64_t done, int64_t total, const char *what);
 
 struct ops_ctx {
-	struct db *db;			 /* borrowed */
-	const struct ops_options *opt;	 /* borrowed */
-	ops_progress_fn progress;	 /* may be NULL */
+	struct db *db;                 /* borrowed */
+	const struct ops_options *opt; /* borrowed */
+	ops_progress_fn progress;      /* may be NULL */
 	void *progress_ctx;
 };
 
 struct ops_entry {
-	const char *name;   /* "vacuum": the task name suffix and the --operation value */
-	const char *title;  /* "Vacuum & Analyze" */
-	unsigned flags;	    /* enum ops_flag */
+	const char *name;  /* "vacuum": the task name suffix and the --operation value */
+	const char *title; /* "Vacuum & Analyze" */
+	unsigned flags;    /* enum ops_flag */
 	/* Returns the operation's result object (status completed/skipped) or NULL with err set
 	 * when it failed; the engine turns that into a "failed" object. */
 	cJSON *(*run)(struct ops_ctx *ctx, struct err *err);
@@ -96,14 +96,19 @@ void ops_options_init(struct ops_options *opt);
 /* Apply a task's kwargs: dry_run and the numeric retention/batch keys only. Unknown keys and
  * wrong types are ERR_INVALID naming the key. */
 int ops_options_apply_json(struct ops_options *opt, const cJSON *kwargs, struct err *err) MUSTCHECK;
+/* (The kwargs "database", "operations" and "all" are the caller's and are ignored here.) */
+/* Set one option from configuration text ([maintenance] key = value): every field above by its
+ * name. String values are borrowed (the caller keeps them alive). ERR_CONFIG naming the key. */
+int ops_options_set(struct ops_options *opt, const char *key, const char *value, struct err *err)
+        MUSTCHECK;
 
 /* Run the listed operations in order, each under the cross-worker lock, and return the spec's
  * whole response (one key per operation plus "metadata"). Every operation runs even after one
  * fails; *nfailed counts the failed ones. Writes one execution-log row unless told not to.
  * Never NULL. */
 cJSON *ops_run(struct db *db, const struct ops_entry *const *list, size_t n,
-	       const struct ops_options *opt, ops_progress_fn progress, void *progress_ctx,
-	       int *nfailed);
+               const struct ops_options *opt, ops_progress_fn progress, void *progress_ctx,
+               int *nfailed);
 
 /* The maintenance report: database size, table sizes, indexes with usage, unused indexes,
  * connections, long-running queries, blocking locks, an estimate of maintenance time. */

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops_batch.c - the shared mechanics of the retention operations: SQL templates whose only
+ * substitutions are quoted identifiers, one-integer queries, and the batched statement loop
+ * (one transaction per batch, a fixed cut-off, dry-run counting, progress after each commit).
+ * It knows no table names; cleanup, logs and sessions pass theirs in an ops_batch_spec.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ops_int.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* Reads "{N}" at p; returns the characters consumed (0 if p is not a reference). */
+static size_t
+parse_ref(const char *p, size_t *index)
+{
+	size_t i = 1, v = 0;
+
+	if (p[0] != '{' || !isdigit((unsigned char)p[1]))
+		return 0;
+	while (isdigit((unsigned char)p[i]) && i < 6)
+		v = v * 10 + (size_t)(p[i++] - '0');
+	if (p[i] != '}')
+		return 0;
+	*index = v;
+	return i + 1;
+}
+
+char *
+ops_sql_expand(struct db *db, const char *tmpl, const char *const *idents, size_t n,
+               struct err *err)
+{
+	struct strbuf sb;
+	const char *p;
+	char *q;
+	size_t idx = 0, used;
+
+	sb_init(&sb);
+	for (p = tmpl; *p != '\0'; p += used) {
+		used = parse_ref(p, &idx);
+		if (used == 0) {
+			sb_addc(&sb, *p);
+			used = 1;
+			continue;
+		}
+		if (idx >= n || idents[idx] == NULL) {
+			err_set(err, ERR_BUG, "sql template: {%zu} has no identifier", idx);
+			goto fail;
+		}
+		q = db_quote_ident(db, idents[idx]);
+		if (q == NULL) {
+			err_set(err, ERR_INVALID, "identifier %s: cannot be quoted", idents[idx]);
+			goto fail;
+		}
+		sb_adds(&sb, q);
+		free(q);
+	}
+	return sb_detach(&sb, NULL);
+fail:
+	sb_cleanup(&sb);
+	return NULL;
+}
+
+int
+ops_query_int(struct db *db, const char *sql, int nparams, const char *const *params, int64_t *out,
+              struct err *err)
+{
+	struct db_rows *rows;
+	const char *v;
+	char *end = NULL;
+	int rc = -1;
+
+	*out = 0;
+	rows = db_query(db, sql, nparams, params, err);
+	if (rows == NULL)
+		return -1;
+	if (db_rows_count(rows) < 1 || db_rows_ncols(rows) < 1) {
+		err_set(err, ERR_BUG, "query returned no row");
+		goto out;
+	}
+	v = db_rows_get(rows, 0, 0);
+	if (v != NULL) {
+		errno = 0;
+		*out = strtoll(v, &end, 10);
+		if (errno != 0 || end == v) {
+			err_set(err, ERR_BUG, "query returned %s, not an integer", v);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	db_rows_free(rows);
+	return rc;
+}
+
+static double
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+count_matching(const struct ops_ctx *ctx, const struct ops_batch_spec *spec, int64_t *n,
+               struct err *err)
+{
+	const char *params[1] = { spec->cutoff };
+	char *sql;
+	int rc;
+
+	sql = ops_sql_expand(ctx->db, spec->count_sql, spec->idents, spec->nidents, err);
+	if (sql == NULL)
+		return -1;
+	rc = ops_query_int(ctx->db, sql, 1, params, n, err);
+	free(sql);
+	return rc;
+}
+
+/* One batch in its own transaction; *n gets the rows it touched. */
+static int
+one_batch(struct db *db, const char *sql, const char *const *params, int64_t *n, struct err *err)
+{
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (db_exec(db, sql, 2, params, n, err) < 0)
+		goto fail;
+	if (db_commit(db, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/*
+ * 1. Dry run: count what the statement would touch with the same cut-off, and stop.
+ * 2. With a progress callback, count once for the total (an index range scan on the date).
+ * 3. Loop: BEGIN; the batch statement ($1 cut-off, $2 batch); COMMIT; report; stop after a
+ *    short batch. A cancel between batches stops the loop (db_exec fails "canceled").
+ * The cut-off is fixed by the caller, so a long run never chases now() forward.
+ */
+int
+ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
+              struct ops_batch_stats *st, struct err *err)
+{
+	char batch[24];
+	const char *params[2] = { spec->cutoff, batch };
+	const char *tmpl = db_kind(ctx->db) == DB_POSTGRES ? spec->sql_pg : spec->sql_sqlite;
+	double t0 = mono_seconds();
+	int64_t total = 0, n = 0;
+	char *sql = NULL;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (spec->batch <= 0)
+		return err_set(err, ERR_INVALID, "%s: batch size must be positive", spec->what);
+	if (ctx->opt->dry_run || ctx->progress != NULL) {
+		if (count_matching(ctx, spec, &total, err) < 0)
+			goto out;
+		if (ctx->opt->dry_run) {
+			st->rows = total;
+			rc = 0;
+			goto out;
+		}
+		ops_progress(ctx, 0, total, spec->what);
+	}
+	sql = ops_sql_expand(ctx->db, tmpl, spec->idents, spec->nidents, err);
+	if (sql == NULL)
+		goto out;
+	snprintf(batch, sizeof(batch), "%d", spec->batch);
+	do {
+		if (one_batch(ctx->db, sql, params, &n, err) < 0)
+			goto out;
+		st->rows += n;
+		st->batches++;
+		ops_progress(ctx, st->rows, total > st->rows ? total : st->rows, spec->what);
+	} while (n >= spec->batch);
+	rc = 0;
+out:
+	st->seconds = mono_seconds() - t0;
+	free(sql);
+	return rc;
+}
