@@ -114,6 +114,10 @@ cJSON *ops_run(struct db *db, const struct ops_entry *const *list, size_t n,
  * connections, long-running queries, blocking locks, an estimate of maintenance time. */
 cJSON *ops_report(struct db *db, const struct ops_options *opt, struct err *err) MUSTCHECK;
 
+/* Create a demo SQLite database at path (Django's core_* and django_session tables with old
+ * and new sample rows) unless a file is already there; *created says which. ERR_CONFIG/ERR_DB. */
+int ops_demo_create(const char *path, bool *created, struct err *err) MUSTCHECK;
+
 /* status of an operation object, parsed from its "status" field. */
 enum ops_status ops_result_status(const cJSON *result);
 const char *ops_status_name(enum ops_status st);

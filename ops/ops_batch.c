@@ -63,7 +63,9 @@ ops_sql_expand(struct db *db, const char *tmpl, const char *const *idents, size_
 		sb_adds(&sb, q);
 		free(q);
 	}
-	return sb_detach(&sb, NULL);
+	q = sb_detach(&sb, NULL);
+	sb_cleanup(&sb);
+	return q;
 fail:
 	sb_cleanup(&sb);
 	return NULL;
@@ -128,11 +130,12 @@ count_matching(const struct ops_ctx *ctx, const struct ops_batch_spec *spec, int
 
 /* One batch in its own transaction; *n gets the rows it touched. */
 static int
-one_batch(struct db *db, const char *sql, const char *const *params, int64_t *n, struct err *err)
+one_batch(struct db *db, const char *sql, const char *const *params, int nparams, int64_t *n,
+          struct err *err)
 {
 	if (db_begin(db, err) < 0)
 		return -1;
-	if (db_exec(db, sql, 2, params, n, err) < 0)
+	if (db_exec(db, sql, nparams, params, n, err) < 0)
 		goto fail;
 	if (db_commit(db, err) < 0)
 		goto fail;
@@ -154,7 +157,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
               struct ops_batch_stats *st, struct err *err)
 {
 	char batch[24];
-	const char *params[2] = { spec->cutoff, batch };
+	const char *params[3] = { spec->cutoff, batch, spec->param3 };
 	const char *tmpl = db_kind(ctx->db) == DB_POSTGRES ? spec->sql_pg : spec->sql_sqlite;
 	double t0 = mono_seconds();
 	int64_t total = 0, n = 0;
@@ -179,7 +182,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 		goto out;
 	snprintf(batch, sizeof(batch), "%d", spec->batch);
 	do {
-		if (one_batch(ctx->db, sql, params, &n, err) < 0)
+		if (one_batch(ctx->db, sql, params, spec->param3 != NULL ? 3 : 2, &n, err) < 0)
 			goto out;
 		st->rows += n;
 		st->batches++;
@@ -190,4 +193,38 @@ out:
 	st->seconds = mono_seconds() - t0;
 	free(sql);
 	return rc;
+}
+
+cJSON *
+ops_batch_part(const struct ops_ctx *ctx, const struct ops_batch_spec *spec, const char *count_key,
+               bool *missing, int64_t *rows, struct err *err)
+{
+	struct ops_batch_stats st;
+	bool exists = false;
+	cJSON *part;
+
+	*missing = false;
+	if (db_table_exists(ctx->db, spec->idents[0], &exists, err) < 0)
+		return NULL;
+	if (!exists) {
+		*missing = true;
+		part = ops_result_missing_table(spec->what, spec->idents[0]);
+		cJSON_DeleteItemFromObjectCaseSensitive(part, "operation");
+		return part;
+	}
+	if (ops_batch_run(ctx, spec, &st, err) < 0) {
+		*rows += st.rows;
+		err_prefix(err, "%s (after %lld rows in %lld batches)", spec->idents[0],
+		           (long long)st.rows, (long long)st.batches);
+		return NULL;
+	}
+	*rows += st.rows;
+	part = cJSON_CreateObject();
+	cJSON_AddStringToObject(part, "table", spec->idents[0]);
+	cJSON_AddNumberToObject(part, count_key, (double)st.rows);
+	cJSON_AddStringToObject(part, "cutoff", spec->cutoff);
+	cJSON_AddNumberToObject(part, "batches", (double)st.batches);
+	cJSON_AddNumberToObject(part, "batch_size", spec->batch);
+	cJSON_AddNumberToObject(part, "seconds", (double)(int64_t)(st.seconds * 1000.0) / 1000.0);
+	return part;
 }

@@ -53,24 +53,26 @@ int ops_query_int(struct db *db, const char *sql, int nparams, const char *const
 
 /* ---- batched retention (ops_batch.c) ---- */
 
-/* One batched statement: run `sql` ($1 = cut-off, $2 = batch size, further params after)
- * again and again, each in its own transaction, until it touches fewer rows than the batch.
- * Templates use {0} = table, {1} = date column, {2} = key column, {3}... = extra columns. */
+/* One batched statement: run it again and again, each time in its own transaction, until it
+ * touches fewer rows than the batch. Parameters: $1 = cut-off, $2 = batch size, $3 = param3.
+ * Templates name identifiers only as {0} = table, {1} = date column, {2} = key column,
+ * {3}... = further columns (ops_sql_expand). */
 struct ops_batch_spec {
-	const char *what;          /* progress label, e.g. "core_auditlog" */
-	const char *sql_pg;        /* template for PostgreSQL */
-	const char *sql_sqlite;    /* template for SQLite */
-	const char *count_sql;     /* template counting what the statement would touch
-	                              ($1 = cut-off); used for dry-run and progress totals */
-	const char *const *idents; /* identifiers for {n} */
+	const char *what;          /* progress label and part name, e.g. "core_auditlog" */
+	const char *sql_pg;        /* batch statement for PostgreSQL */
+	const char *sql_sqlite;    /* batch statement for SQLite */
+	const char *count_sql;     /* counts what a whole real run would touch ($1 =
+	                              cut-off); the dry-run answer and the progress total */
+	const char *const *idents; /* identifiers for {n}; idents[0] is the table */
 	size_t nidents;
 	const char *cutoff; /* bound as $1 */
+	const char *param3; /* bound as $3, may be NULL */
 	int batch;          /* rows per transaction, > 0 */
 };
 
 struct ops_batch_stats {
 	int64_t rows;    /* rows touched (or, in dry-run, that would be) */
-	int64_t batches; /* transactions committed */
+	int64_t batches; /* transactions committed (0 in dry-run) */
 	double seconds;  /* wall time */
 };
 
@@ -79,5 +81,44 @@ struct ops_batch_stats {
  * committed and are counted in *st. */
 int ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
                   struct ops_batch_stats *st, struct err *err) MUSTCHECK;
+
+/* One retention part: if table idents[0] is missing, a {"status": "skipped", "reason": "table X
+ * does not exist"} object and *missing = true; otherwise ops_batch_run and {"table", count_key:
+ * rows, "cutoff", "batches", "batch_size", "seconds"} with *rows added to. NULL with err set
+ * when the database failed. */
+cJSON *ops_batch_part(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
+                      const char *count_key, bool *missing, int64_t *rows, struct err *err);
+
+/* ---- maintenance operations (part B: ops_maint.c, ops_stats.c, ops_bloat.c, ops_report.c) ---- */
+
+/* How ops_rows_json types each column: 's' string, 'n' number, 'b' boolean ("t"/"1"/"true"),
+ * '-' left out. Columns past the end of the type string are strings; SQL NULL is JSON null. */
+cJSON *ops_rows_json(const struct db_rows *rows, const char *types);
+/* One row of rows as an object typed the same way. */
+cJSON *ops_row_json(const struct db_rows *rows, int row, const char *types);
+/* schema.name quoted by db_quote_ident (schema NULL: the name alone). Caller frees. */
+char *ops_qualified_ident(struct db *db, const char *schema, const char *name);
+/* A constant SQL prefix followed by the quoted qualified name read from the catalog,
+ * e.g. "VACUUM (ANALYZE) " + "public"."t". Caller frees. */
+char *ops_sql_with_ident(struct db *db, const char *prefix, const char *schema, const char *name);
+/* Seconds on the monotonic clock. */
+double ops_clock(void);
+/* Add a number / string (NULL = JSON null) member; cJSON allocates through xmalloc. */
+void ops_add_num(cJSON *obj, const char *key, double v);
+void ops_add_str(cJSON *obj, const char *key, const char *v);
+/* {"status": "not_applicable", "reason": reason} for report sections without an equivalent. */
+cJSON *ops_not_applicable(const char *reason);
+/* Is SQLite's dbstat virtual table compiled in? (false on PostgreSQL) */
+bool ops_sqlite_has_dbstat(struct db *db);
+
+/* The largest tables (limit 0 = all), each {table_name, total_bytes, table_bytes, index_bytes,
+ * rows, ...}: the stats operation and the report's table_sizes. */
+cJSON *ops_table_sizes(struct db *db, int limit, struct err *err) MUSTCHECK;
+/* Adds "method", "threshold_pct", "tables" (over min_pct wasted space) and the database-level
+ * figures to the object into: the bloat operation and the report's bloat section. */
+int ops_bloat_fill(struct db *db, double min_pct, cJSON *into, struct err *err) MUSTCHECK;
+/* Report sections, exposed for the tests (threshold in seconds). */
+cJSON *ops_report_long_queries(struct db *db, int threshold_s, struct err *err) MUSTCHECK;
+cJSON *ops_report_blocking_locks(struct db *db, struct err *err) MUSTCHECK;
 
 #endif
