@@ -158,6 +158,7 @@ char *
 proto_repr(const cJSON *v)
 {
 	struct strbuf sb;
+	char *out;
 
 	sb_init(&sb);
 	repr_value(&sb, v, 0);
@@ -166,7 +167,10 @@ proto_repr(const cJSON *v)
 		sb.buf[sb.len] = '\0';
 		sb_adds(&sb, "...");
 	}
-	return sb_detach(&sb, NULL);
+	/* sb_detach leaves a fresh empty buffer behind; release it too. */
+	out = sb_detach(&sb, NULL);
+	sb_cleanup(&sb);
+	return out;
 }
 
 /* ---- encode ---- */
