@@ -72,8 +72,12 @@ add_worker_fields(cJSON *o, const struct proto_event *ev)
 	add_item(o, "active", cJSON_CreateNumber((double)ev->active));
 	add_item(o, "processed", cJSON_CreateNumber((double)ev->processed));
 	/* Celery rounds each load average to two places. */
-	for (int i = 0; i < 3; i++)
-		cJSON_AddItemToArray(la, cJSON_CreateNumber(round(ev->loadavg[i] * 100.0) / 100.0));
+	for (int i = 0; i < 3; i++) {
+		double x = ev->loadavg[i] * 100.0;
+		double r = x >= 0 && x < 9e15 ? (double)(int64_t)(x + 0.5) : x;
+
+		cJSON_AddItemToArray(la, cJSON_CreateNumber(r / 100.0));
+	}
 	add_item(o, "loadavg", la);
 	add_str_or_null(o, "sw_ident", ev->sw_ident != NULL ? ev->sw_ident : "janitor");
 	add_str_or_null(o, "sw_ver", ev->sw_ver != NULL ? ev->sw_ver : "0");

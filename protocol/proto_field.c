@@ -87,7 +87,7 @@ field_int(const cJSON *obj, const char *key, const char *path, int64_t lo, int64
 	if (!cJSON_IsNumber(item))
 		return err_set(err, ERR_INVALID, "%s.%s: must be an integer", path, key);
 	d = item->valuedouble;
-	if (!isfinite(d) || d != floor(d))
+	if (!is_int64(d))
 		return err_set(err, ERR_INVALID, "%s.%s: must be an integer", path, key);
 	if (d < (double)lo || d > (double)hi)
 		return err_set(err, ERR_INVALID, "%s.%s: out of range", path, key);

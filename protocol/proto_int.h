@@ -53,6 +53,13 @@ cJSON *dup_or_null(const cJSON *v);
 /* Print compact JSON into a heap string; never NULL. */
 char *json_print(const cJSON *v, size_t *len);
 
+/* Whether d is finite and integral and within int64 (no libm: protocol/ links without -lm). */
+static inline bool
+is_int64(double d)
+{
+	return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d;
+}
+
 /* Whether buf is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF). */
 bool proto_utf8_valid(const void *buf, size_t len);
 /* A cJSON tree as msgpack (proto_msgpack.c); heap buffer. */

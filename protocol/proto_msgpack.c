@@ -254,8 +254,7 @@ pack(msgpack_packer *pk, const cJSON *v, int depth, struct err *err)
 		double d = v->valuedouble;
 
 		/* Integral values within int64 go as integers, as Python ints would. */
-		if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
-		    d < 9223372036854775808.0)
+		if (is_int64(d))
 			return pk_rc(msgpack_pack_int64(pk, (int64_t)d), err);
 		return pk_rc(msgpack_pack_double(pk, d), err);
 	}

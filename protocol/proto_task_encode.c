@@ -97,7 +97,7 @@ repr_number(struct strbuf *sb, double d)
 		sb_adds(sb, d < 0 ? "-inf" : "inf");
 		return;
 	}
-	if (d == floor(d) && fabs(d) < 1e16) {
+	if (d > -1e16 && d < 1e16 && is_int64(d)) {
 		sb_addf(sb, "%.0f", d);
 		return;
 	}

@@ -4,7 +4,7 @@
 PROTO_TEST_HELPERS = tests/protocol/task_dump.c tests/protocol/task_dump.h
 PROTO_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/protocol -I$(top_srcdir)/tests/protocol \
 	$(CJSON_CFLAGS) $(MSGPACK_CFLAGS)
-PROTO_TEST_LIBS = protocol/libproto.a common/libcommon.a $(CJSON_LIBS) $(MSGPACK_LIBS) -lm
+PROTO_TEST_LIBS = protocol/libproto.a common/libcommon.a $(CJSON_LIBS) $(MSGPACK_LIBS)
 
 check_PROGRAMS += tests/unit/test_proto
 tests_unit_test_proto_SOURCES = tests/unit/test_proto.c $(PROTO_TEST_HELPERS)
