@@ -1,0 +1,732 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec_task.c - one request's lifecycle in an executor thread, as Celery's trace does it:
+ * early ack, expiry, STARTED, run, then on success callbacks and the next chain step are
+ * published before SUCCESS is stored; on failure FAILURE is stored, remaining chain steps are
+ * failed and errbacks are published; transient database errors are republished with
+ * retries+1 and an eta; late ack last. Broker and backend calls survive a lost connection:
+ * they reconnect with backoff (the Redis restart case) until a cold shutdown.
+ */
+#include "config.h"
+
+#include "exec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec_int.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define MAINT_MODULE "janitor.exceptions"
+#define MAINT_ERROR  "MaintenanceError"
+#define BACKOFF_MAX  10.0
+
+#define tlog(lvl, conn, ...)                                         \
+	do {                                                         \
+		if (log_enabled(lvl))                                \
+			log_write((lvl), (conn)->proc, __VA_ARGS__); \
+	} while (0)
+
+static const char *
+task_name(const struct proto_task *t)
+{
+	return t->shadow != NULL ? t->shadow : t->task;
+}
+
+static void
+backoff(double *delay, const volatile int *stop)
+{
+	struct timespec ts;
+	double d = *delay;
+
+	if (*stop)
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - floor(d)) * 1e9);
+	nanosleep(&ts, NULL);
+	*delay = fmin(d * 2, BACKOFF_MAX);
+}
+
+static int
+broker_ready(const struct exec_settings *s, struct exec_conn *conn, const volatile int *stop)
+{
+	double delay = 0.2;
+	int warned = 0;
+
+	while (conn->broker == NULL) {
+		struct err e;
+
+		if (*stop)
+			return -1;
+		err_clear(&e);
+		conn->broker = conn->bops->open(s->broker_url, &s->bopt, &e);
+		if (conn->broker != NULL)
+			break;
+		if (!warned++)
+			tlog(LOG_LVL_WARN, conn, "broker connection lost, reconnecting: %s", e.msg);
+		backoff(&delay, stop);
+	}
+	return 0;
+}
+
+static void
+broker_drop(struct exec_conn *conn)
+{
+	conn->bops->close(conn->broker);
+	conn->broker = NULL;
+}
+
+static int
+backend_ready(const struct exec_settings *s, struct exec_conn *conn, const volatile int *stop)
+{
+	double delay = 0.2;
+	int warned = 0;
+
+	while (conn->backend == NULL) {
+		struct err e;
+
+		if (*stop)
+			return -1;
+		err_clear(&e);
+		conn->backend = conn->beops->open(s->backend_url, s->result_expires, &e);
+		if (conn->backend != NULL)
+			break;
+		if (!warned++)
+			tlog(LOG_LVL_WARN, conn, "result backend connection lost, reconnecting: %s",
+			     e.msg);
+		backoff(&delay, stop);
+	}
+	return 0;
+}
+
+enum bop {
+	BOP_ACK,
+	BOP_REQUEUE,
+	BOP_RESTORE
+};
+
+/* ack / reject(requeue) / restore with reconnects. */
+static void
+do_broker(const struct exec_settings *s, struct exec_conn *conn, enum bop op, const char *tag,
+          const volatile int *stop)
+{
+	for (;;) {
+		struct err e;
+		int rc = -1;
+
+		if (broker_ready(s, conn, stop) < 0)
+			return;
+		err_clear(&e);
+		switch (op) {
+		case BOP_ACK:
+			rc = conn->bops->ack(conn->broker, tag, &e);
+			break;
+		case BOP_REQUEUE:
+			rc = conn->bops->reject(conn->broker, tag, true, &e);
+			break;
+		case BOP_RESTORE:
+			rc = conn->bops->restore(conn->broker, tag, &e);
+			break;
+		}
+		if (rc == 0)
+			return;
+		if (e.cls != ERR_TRANSIENT) {
+			tlog(LOG_LVL_ERROR, conn, "broker: %s (delivery %s)", e.msg, tag);
+			return;
+		}
+		broker_drop(conn);
+	}
+}
+
+static int
+do_publish(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
+           const char *exchange, const char *routing_key, const volatile int *stop)
+{
+	struct proto_msg m;
+	struct err e;
+
+	err_clear(&e);
+	proto_msg_init(&m);
+	if (proto_task_encode(t, PROTO_SER_JSON, -1, &m, &e) < 0) {
+		tlog(LOG_LVL_ERROR, conn, "cannot encode task %s[%s]: %s", t->task, t->id, e.msg);
+		proto_msg_cleanup(&m);
+		return -1;
+	}
+	for (;;) {
+		if (broker_ready(s, conn, stop) < 0)
+			break;
+		err_clear(&e);
+		if (conn->bops->publish(conn->broker, &m, exchange, routing_key, &e) == 0) {
+			proto_msg_cleanup(&m);
+			return 0;
+		}
+		if (e.cls != ERR_TRANSIENT) {
+			tlog(LOG_LVL_ERROR, conn, "cannot publish %s[%s]: %s", t->task, t->id,
+			     e.msg);
+			break;
+		}
+		broker_drop(conn);
+	}
+	proto_msg_cleanup(&m);
+	return -1;
+}
+
+static void
+do_store(const struct exec_settings *s, struct exec_conn *conn, const char *task_id,
+         const cJSON *meta, const volatile int *stop)
+{
+	if (conn->beops == NULL)
+		return;
+	for (;;) {
+		struct err e;
+
+		if (backend_ready(s, conn, stop) < 0)
+			return;
+		err_clear(&e);
+		if (conn->beops->store(conn->backend, task_id, meta, NULL, &e) == 0)
+			return;
+		if (e.cls != ERR_TRANSIENT) {
+			tlog(LOG_LVL_ERROR, conn, "cannot store result of %s: %s", task_id, e.msg);
+			return;
+		}
+		conn->beops->close(conn->backend);
+		conn->backend = NULL;
+	}
+}
+
+/* Store one state. exc_* only for exception states; custom for PROTO_STATE_CUSTOM. */
+static void
+store_state(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
+            const char *task_id, enum proto_state st, const char *custom, const cJSON *result,
+            const struct exec_outcome *o, const cJSON *children, const volatile int *stop)
+{
+	struct proto_result pr;
+	cJSON *meta, *args = NULL;
+	struct err e;
+
+	if (conn->beops == NULL)
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.task_id = task_id;
+	pr.state = st;
+	pr.custom_state = custom;
+	pr.result = result;
+	pr.children = children;
+	pr.now_usec = (int64_t)(exec_now() * 1e6);
+	pr.group_id = t != NULL ? t->group : NULL;
+	pr.parent_id = t != NULL ? t->parent_id : NULL;
+	if (o != NULL) {
+		args = cJSON_CreateArray();
+		if (o->exc_is_num)
+			cJSON_AddItemToArray(args, cJSON_CreateNumber(o->exc_num));
+		else if (o->exc_msg[0] != '\0')
+			cJSON_AddItemToArray(args, cJSON_CreateString(o->exc_msg));
+		pr.exc_type = o->exc_type;
+		pr.exc_module = o->exc_module;
+		pr.exc_args = args;
+	}
+	err_clear(&e);
+	meta = proto_result_new(&pr, PROTO_RESULT_BACKEND, &e);
+	if (meta == NULL)
+		tlog(LOG_LVL_ERROR, conn, "cannot encode result of %s: %s", task_id, e.msg);
+	else
+		do_store(s, conn, task_id, meta, stop);
+	cJSON_Delete(meta);
+	cJSON_Delete(args);
+}
+
+void
+exec_store_failure(const struct exec_settings *s, struct exec_conn *conn,
+                   const struct proto_task *t, enum proto_state st, const char *exc_type,
+                   const char *exc_module, const char *msg)
+{
+	struct exec_outcome o;
+	static const volatile int never = 0;
+
+	exec_outcome_init(&o);
+	exec_outcome_fail(&o, EXEC_FAILURE, exc_type, exc_module, "%s", msg);
+	store_state(s, conn, t, t->id, st, NULL, NULL, &o, NULL, &never);
+}
+
+/* ---- canvas ---- */
+
+static cJSON *
+as_list(const cJSON *v)
+{
+	if (v == NULL || cJSON_IsNull(v))
+		return NULL;
+	if (cJSON_IsArray(v))
+		return cJSON_Duplicate(v, 1);
+	{
+		cJSON *a = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(a, cJSON_Duplicate(v, 1));
+		return a;
+	}
+}
+
+static char *
+opt_str(const cJSON *opts, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(opts, key);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+/*
+ * Publish signature sig as a child of t: new args are prepended (unless immutable), parent_id
+ * = t's id, root_id = t's root; chain_rest becomes the child's embed chain. Adds the child's
+ * result tuple to children (when non-NULL). Returns 0 or -1 (logged).
+ */
+static int
+send_signature(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
+               const cJSON *sig, const cJSON *prepend, const cJSON *chain_rest, cJSON *children,
+               const volatile int *stop)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(sig, "task");
+	const cJSON *sargs = cJSON_GetObjectItemCaseSensitive(sig, "args");
+	const cJSON *skw = cJSON_GetObjectItemCaseSensitive(sig, "kwargs");
+	const cJSON *opts = cJSON_GetObjectItemCaseSensitive(sig, "options");
+	const cJSON *prio = cJSON_GetObjectItemCaseSensitive(opts, "priority");
+	const cJSON *it;
+	struct proto_task *nt;
+	char idbuf[37], *queue;
+	int rc;
+
+	if (!cJSON_IsString(name)) {
+		tlog(LOG_LVL_ERROR, conn, "Task %s[%s]: callback without a task name ignored",
+		     task_name(t), t->id);
+		return -1;
+	}
+	nt = proto_task_new();
+	nt->version = PROTO_V2;
+	nt->task = xstrdup(name->valuestring);
+	nt->id = opt_str(opts, "task_id");
+	if (nt->id == NULL) {
+		broker_uuid4(idbuf);
+		nt->id = xstrdup(idbuf);
+	}
+	nt->lang = xstrdup("py");
+	cJSON_Delete(nt->args);
+	nt->args = cJSON_CreateArray();
+	if (prepend != NULL && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sig, "immutable")))
+		cJSON_AddItemToArray(nt->args, cJSON_Duplicate(prepend, 1));
+	cJSON_ArrayForEach(it, sargs) {
+		cJSON_AddItemToArray(nt->args, cJSON_Duplicate(it, 1));
+	}
+	cJSON_Delete(nt->kwargs);
+	nt->kwargs = cJSON_IsObject(skw) ? cJSON_Duplicate(skw, 1) : cJSON_CreateObject();
+	if (nt->extra_headers == NULL)
+		nt->extra_headers = cJSON_CreateObject();
+	nt->root_id = xstrdup(t->root_id != NULL ? t->root_id : t->id);
+	nt->parent_id = xstrdup(t->id);
+	nt->group = opt_str(opts, "group_id");
+	nt->utc = true;
+	nt->origin = xasprintf("gen%d@%s", (int)getpid(), s->hostname);
+	nt->argsrepr = proto_repr(nt->args);
+	nt->kwargsrepr = proto_repr(nt->kwargs);
+	nt->reply_to = opt_str(opts, "reply_to");
+	nt->callbacks = as_list(cJSON_GetObjectItemCaseSensitive(opts, "link"));
+	nt->errbacks = as_list(cJSON_GetObjectItemCaseSensitive(opts, "link_error"));
+	nt->chain = chain_rest != NULL ? cJSON_Duplicate(chain_rest, 1) : NULL;
+	if (cJSON_IsNumber(prio)) {
+		nt->has_priority = true;
+		nt->priority = (int)prio->valuedouble;
+	}
+	queue = opt_str(opts, "queue");
+	rc = do_publish(s, conn, nt, "", queue != NULL ? queue : "celery", stop);
+	if (rc == 0 && children != NULL) {
+		cJSON *tuple = cJSON_CreateArray(), *idn = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(idn, cJSON_CreateString(nt->id));
+		cJSON_AddItemToArray(idn, cJSON_CreateNull());
+		cJSON_AddItemToArray(tuple, idn);
+		cJSON_AddItemToArray(tuple, cJSON_CreateNull());
+		cJSON_AddItemToArray(children, tuple);
+	}
+	free(queue);
+	proto_task_free(nt);
+	return rc;
+}
+
+/* On success: link callbacks, then the next chain step (the LAST element). */
+static cJSON *
+send_success_children(const struct exec_settings *s, struct exec_conn *conn,
+                      const struct proto_task *t, const cJSON *retval, const volatile int *stop)
+{
+	cJSON *children = cJSON_CreateArray();
+	const cJSON *cb;
+	int n = cJSON_GetArraySize(t->chain);
+
+	cJSON_ArrayForEach(cb, t->callbacks) {
+		(void)send_signature(s, conn, t, cb, retval, NULL, children, stop);
+	}
+	if (n > 0) {
+		cJSON *rest = cJSON_Duplicate(t->chain, 1);
+		cJSON *next = cJSON_DetachItemFromArray(rest, n - 1);
+
+		(void)send_signature(s, conn, t, next, retval, rest, children, stop);
+		cJSON_Delete(next);
+		cJSON_Delete(rest);
+	}
+	return children;
+}
+
+/* On failure: fail the remaining chain steps, then errbacks with (task_id,). */
+static void
+send_failure_children(const struct exec_settings *s, struct exec_conn *conn,
+                      const struct proto_task *t, const struct exec_outcome *o,
+                      const volatile int *stop)
+{
+	const cJSON *it;
+	cJSON *idv = cJSON_CreateString(t->id);
+
+	cJSON_ArrayForEach(it, t->chain) {
+		const cJSON *opts = cJSON_GetObjectItemCaseSensitive(it, "options");
+		const cJSON *tid = cJSON_GetObjectItemCaseSensitive(opts, "task_id");
+
+		if (cJSON_IsString(tid))
+			store_state(s, conn, NULL, tid->valuestring, PROTO_STATE_FAILURE, NULL,
+			            NULL, o, NULL, stop);
+	}
+	cJSON_ArrayForEach(it, t->errbacks) {
+		(void)send_signature(s, conn, t, it, idv, NULL, NULL, stop);
+	}
+	cJSON_Delete(idv);
+}
+
+/* Republish as a retry: same id, retries+1, eta now+delay, parent_id = own id if unset. */
+static int
+send_retry(const struct exec_settings *s, struct exec_conn *conn, const struct exec_request *r,
+           const volatile int *stop)
+{
+	struct proto_task *nt = proto_task_dup(r->task);
+	int rc;
+
+	nt->retries++;
+	nt->has_eta = true;
+	nt->eta = proto_time_utc((int64_t)((exec_now() + s->retry_delay) * 1e6));
+	if (nt->parent_id == NULL)
+		nt->parent_id = xstrdup(r->task->id);
+	if (r->exchange != NULL && *r->exchange != '\0')
+		rc = do_publish(s, conn, nt, r->exchange, r->routing_key, stop);
+	else
+		rc = do_publish(s, conn, nt, "", r->routing_key != NULL ? r->routing_key : r->queue,
+		                stop);
+	proto_task_free(nt);
+	return rc;
+}
+
+/* ---- running ---- */
+
+struct progress_ctx {
+	const struct exec_settings *s;
+	struct exec_conn *conn;
+	const struct proto_task *t;
+	const volatile int *stop;
+	double last;
+};
+
+static void
+on_progress(void *ctx, int64_t done, int64_t total)
+{
+	struct progress_ctx *pc = ctx;
+	cJSON *meta;
+	double now = exec_now();
+
+	if (now - pc->last < 0.5 && done < total)
+		return;
+	pc->last = now;
+	meta = cJSON_CreateObject();
+	cJSON_AddNumberToObject(meta, "current", (double)done);
+	cJSON_AddNumberToObject(meta, "total", (double)total);
+	store_state(pc->s, pc->conn, pc->t, pc->t->id, PROTO_STATE_CUSTOM, "PROGRESS", meta, NULL,
+	            NULL, pc->stop);
+	cJSON_Delete(meta);
+}
+
+/* The task kwargs minus what is not an operation option. Owned. */
+static cJSON *
+op_kwargs(const cJSON *kwargs)
+{
+	cJSON *k = cJSON_Duplicate(kwargs, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(k, "database");
+	cJSON_DeleteItemFromObjectCaseSensitive(k, "operations");
+	cJSON_DeleteItemFromObjectCaseSensitive(k, "all");
+	return k;
+}
+
+static int
+failed_transient(const cJSON *opres)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(opres, "error_class");
+
+	return cJSON_IsString(c) && strcmp(c->valuestring, err_class_name(ERR_TRANSIENT)) == 0;
+}
+
+/* Turn the child's report into an outcome. */
+static void
+classify(const struct child_job *job, struct child_run *cr, const struct exec_request *r,
+         struct exec_outcome *o)
+{
+	if (cr->hard_fired) {
+		exec_outcome_fail(o, EXEC_FAILURE, "TimeLimitExceeded", "billiard.exceptions", "%s",
+		                  "");
+		o->exc_num = job->hard;
+		o->exc_is_num = true;
+	} else if (cr->soft_fired) {
+		exec_outcome_fail(o, EXEC_FAILURE, "SoftTimeLimitExceeded", "billiard.exceptions",
+		                  "%s", "");
+	} else if (cr->signo != 0) {
+		exec_outcome_fail(o, EXEC_LOST, "WorkerLostError", "billiard.exceptions",
+		                  "Worker exited prematurely: signal %d (%s) Job: 0.", cr->signo,
+		                  strsignal(cr->signo));
+	} else if (cr->got_error) {
+		exec_outcome_fail(o, cr->err.cls == ERR_TRANSIENT ? EXEC_RETRY : EXEC_FAILURE,
+		                  MAINT_ERROR, MAINT_MODULE, "%s", cr->err.msg);
+	} else if (!cr->got_result || cr->result == NULL) {
+		exec_outcome_fail(o, EXEC_LOST, "WorkerLostError", "billiard.exceptions",
+		                  "Worker exited prematurely: exitcode %d Job: 0.", cr->exit_code);
+	} else if (r->target.kind == EXEC_OP) {
+		cJSON *res =
+		        cJSON_DetachItemFromObjectCaseSensitive(cr->result, job->list[0]->name);
+		const cJSON *emsg = cJSON_GetObjectItemCaseSensitive(res, "error");
+
+		if (cr->nfailed > 0 || res == NULL) {
+			exec_outcome_fail(o, failed_transient(res) ? EXEC_RETRY : EXEC_FAILURE,
+			                  MAINT_ERROR, MAINT_MODULE, "%s: %s", job->list[0]->name,
+			                  cJSON_IsString(emsg) ? emsg->valuestring : "failed");
+			cJSON_Delete(res);
+		} else {
+			o->state = EXEC_SUCCESS;
+			o->result = res;
+		}
+	} else if (r->target.kind == EXEC_RUN && cr->nfailed > 0) {
+		char msg[ERR_MSG_MAX] = "";
+		size_t i, len = 0;
+		int transient = 0;
+
+		for (i = 0; i < job->n; i++) {
+			const cJSON *opres =
+			        cJSON_GetObjectItemCaseSensitive(cr->result, job->list[i]->name);
+			const cJSON *emsg = cJSON_GetObjectItemCaseSensitive(opres, "error");
+
+			if (ops_result_status(opres) != OPS_FAILED)
+				continue;
+			transient |= failed_transient(opres);
+			if (len < sizeof(msg))
+				len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%s: %s",
+				                        len ? "; " : "", job->list[i]->name,
+				                        cJSON_IsString(emsg) ? emsg->valuestring
+				                                             : "failed");
+		}
+		exec_outcome_fail(o, transient ? EXEC_RETRY : EXEC_FAILURE, MAINT_ERROR,
+		                  MAINT_MODULE, "%s", msg);
+	} else {
+		o->state = EXEC_SUCCESS;
+		o->result = cr->result;
+		cr->result = NULL;
+	}
+}
+
+static void
+run_maintenance(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
+                struct exec_outcome *o, const volatile int *stop)
+{
+	const struct proto_task *t = r->task;
+	const cJSON *dbk = cJSON_GetObjectItemCaseSensitive(t->kwargs, "database");
+	const char *alias = cJSON_IsString(dbk) ? dbk->valuestring : "default";
+	const struct ops_entry **list = NULL;
+	struct child_job job;
+	struct child_run cr;
+	struct progress_ctx pc = { s, conn, t, stop, 0 };
+	cJSON *kw = NULL;
+	struct err e;
+	size_t i;
+
+	memset(&job, 0, sizeof(job));
+	memset(&cr, 0, sizeof(cr));
+	err_clear(&e);
+	if (dbk != NULL && !cJSON_IsString(dbk) && !cJSON_IsNull(dbk)) {
+		exec_outcome_fail(o, EXEC_FAILURE, "ValueError", "builtins",
+		                  "database: expected an alias from configuration");
+		return;
+	}
+	for (i = 0; i < s->ndatabases && job.db_url == NULL; i++) {
+		if (strcmp(s->databases[i].key, alias) == 0)
+			job.db_url = s->databases[i].value;
+	}
+	if (job.db_url == NULL) {
+		exec_outcome_fail(o, EXEC_FAILURE, MAINT_ERROR, MAINT_MODULE,
+		                  "database alias '%.100s' is not configured", alias);
+		return;
+	}
+	ops_options_init(&job.opt);
+	kw = op_kwargs(t->kwargs);
+	if (ops_options_apply_json(&job.opt, kw, &e) < 0) {
+		exec_outcome_fail(o, EXEC_FAILURE, "ValueError", "builtins", "%s", e.msg);
+		goto out;
+	}
+	job.opt.task_id = t->id;
+	job.opt.worker_hostname = s->hostname;
+	job.kind = r->target.kind;
+	if (r->target.kind == EXEC_OP) {
+		list = xcalloc(2, sizeof(*list));
+		list[0] = r->target.op;
+		job.n = 1;
+	} else if (r->target.kind == EXEC_RUN) {
+		list = exec_run_list(t->args, t->kwargs, &job.n, &e);
+		if (list == NULL) {
+			exec_outcome_fail(o, EXEC_FAILURE, "ValueError", "builtins", "%s", e.msg);
+			goto out;
+		}
+	}
+	job.list = list;
+	job.soft = t->has_soft_time_limit ? t->soft_time_limit : s->soft_time_limit;
+	job.hard = t->has_time_limit ? t->time_limit : s->time_limit;
+	cr.progress = on_progress;
+	cr.progress_ctx = &pc;
+	err_clear(&cr.err);
+	child_run(&job, &cr);
+	classify(&job, &cr, r, o);
+	cJSON_Delete(cr.result);
+out:
+	free(list);
+	cJSON_Delete(kw);
+}
+
+static void
+run_task(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
+         struct exec_outcome *o, const volatile int *stop)
+{
+	struct err e;
+
+	err_clear(&e);
+	switch (r->target.kind) {
+	case EXEC_ACCUMULATE:
+		o->result = exec_accumulate(r->task->args, r->task->kwargs, &e);
+		if (o->result == NULL)
+			exec_outcome_fail(o, EXEC_FAILURE, "IndexError", "builtins", "%s", e.msg);
+		else
+			o->state = EXEC_SUCCESS;
+		return;
+	case EXEC_OP:
+	case EXEC_RUN:
+	case EXEC_REPORT:
+		run_maintenance(s, conn, r, o, stop);
+		return;
+	}
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+log_exc(struct exec_conn *conn, enum log_level lvl, const struct proto_task *t, const char *what,
+        const struct exec_outcome *o)
+{
+	if (o->exc_is_num)
+		tlog(lvl, conn, "Task %s[%s] %s: %s(%g)", task_name(t), t->id, what, o->exc_type,
+		     o->exc_num);
+	else if (o->exc_msg[0] == '\0')
+		tlog(lvl, conn, "Task %s[%s] %s: %s()", task_name(t), t->id, what, o->exc_type);
+	else
+		tlog(lvl, conn, "Task %s[%s] %s: %s('%s')", task_name(t), t->id, what, o->exc_type,
+		     o->exc_msg);
+}
+
+void
+exec_handle(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
+            const volatile int *stop)
+{
+	const struct proto_task *t = r->task;
+	struct exec_outcome o;
+	double t0, runtime;
+
+	exec_outcome_init(&o);
+	if (!r->acks_late && !r->acked) {
+		do_broker(s, conn, BOP_ACK, r->delivery_tag, stop);
+		r->acked = true;
+	}
+	if (t->has_expires && (double)t->expires.usec / 1e6 < exec_now()) {
+		exec_outcome_fail(&o, EXEC_REVOKED, "TaskRevokedError", "celery.exceptions",
+		                  "expired");
+		tlog(LOG_LVL_INFO, conn, "Discarding revoked task: %s[%s]", task_name(t), t->id);
+		store_state(s, conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, &o, NULL, stop);
+		goto done;
+	}
+	if (s->track_started) {
+		cJSON *meta = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(meta, "pid", (double)getpid());
+		cJSON_AddStringToObject(meta, "hostname", s->hostname);
+		store_state(s, conn, t, t->id, PROTO_STATE_STARTED, NULL, meta, NULL, NULL, stop);
+		cJSON_Delete(meta);
+	}
+	t0 = mono();
+	run_task(s, conn, r, &o, stop);
+	runtime = mono() - t0;
+	if (o.state == EXEC_RETRY) {
+		if (t->retries < s->max_retries && send_retry(s, conn, r, stop) == 0) {
+			tlog(LOG_LVL_INFO, conn, "Task %s[%s] retry: Retry in %gs: %s('%s')",
+			     task_name(t), t->id, s->retry_delay, o.exc_type, o.exc_msg);
+			store_state(s, conn, t, t->id, PROTO_STATE_RETRY, NULL, NULL, &o, NULL,
+			            stop);
+			goto done;
+		}
+		o.state = EXEC_FAILURE;
+	}
+	switch (o.state) {
+	case EXEC_SUCCESS: {
+		cJSON *children = send_success_children(s, conn, t, o.result, stop);
+
+		if (log_enabled(LOG_LVL_INFO)) {
+			char *repr = proto_repr(o.result);
+
+			tlog(LOG_LVL_INFO, conn, "Task %s[%s] succeeded in %.9gs: %s", task_name(t),
+			     t->id, runtime, repr != NULL ? repr : "None");
+			free(repr);
+		}
+		if (!t->ignore_result)
+			store_state(s, conn, t, t->id, PROTO_STATE_SUCCESS, NULL, o.result, NULL,
+			            children, stop);
+		cJSON_Delete(children);
+		break;
+	}
+	case EXEC_LOST:
+		if (r->acks_late) {
+			/* Redelivered, and no FAILURE stored (task_reject_on_worker_lost). */
+			log_exc(conn, LOG_LVL_ERROR, t, "lost, message restored", &o);
+			do_broker(s, conn, BOP_REQUEUE, r->delivery_tag, stop);
+			r->acked = true;
+			goto done;
+		}
+		/* early ack: the message is gone, store the failure */
+		__attribute__((fallthrough));
+	case EXEC_FAILURE:
+	case EXEC_RETRY:
+	case EXEC_REVOKED:
+		log_exc(conn, LOG_LVL_ERROR, t, "raised unexpected", &o);
+		store_state(s, conn, t, t->id, PROTO_STATE_FAILURE, NULL, NULL, &o, NULL, stop);
+		send_failure_children(s, conn, t, &o, stop);
+		break;
+	}
+done:
+	if (!r->acked) {
+		do_broker(s, conn, BOP_ACK, r->delivery_tag, stop);
+		r->acked = true;
+	}
+	exec_outcome_cleanup(&o);
+}
