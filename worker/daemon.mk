@@ -6,3 +6,5 @@ janitor_daemon_sources = \
 	worker/broker.h worker/broker.c worker/broker_redis.c \
 	worker/backend.h worker/backend_redis.c \
 	worker/redis_int.h worker/redis_conn.c
+
+dist_check_SCRIPTS += tests/integration/worker_redis_basic.sh

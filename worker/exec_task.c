@@ -695,7 +695,7 @@ exec_handle(const struct exec_settings *s, struct exec_conn *conn, struct exec_r
 		if (log_enabled(LOG_LVL_INFO)) {
 			char *repr = proto_repr(o.result);
 
-			tlog(LOG_LVL_INFO, conn, "Task %s[%s] succeeded in %.9gs: %s", task_name(t),
+			tlog(LOG_LVL_INFO, conn, "Task %s[%s] succeeded in %.6gs: %s", task_name(t),
 			     t->id, runtime, repr != NULL ? repr : "None");
 			free(repr);
 		}
