@@ -7,3 +7,4 @@ tests_unit_test_ops_core_SOURCES = tests/unit/test_ops_core.c
 tests_unit_test_ops_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ops -DTEST_SRCDIR='"$(abs_top_srcdir)"' \
 	$(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(PQ_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_ops_core_LDADD = $(OPS_LIBS) $(CMOCKA_LIBS)
+dist_check_SCRIPTS += tests/integration/ops_core_pg.sh
