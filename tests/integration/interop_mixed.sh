@@ -11,7 +11,7 @@ jt_init
 
 SHARED=$(jt_sqlite shared)
 BEATDB=$(jt_sqlite beat)
-export JT_DB_shared="$SHARED" JT_DB_beat="$BEATDB" JT_SQLITE="$SHARED"
+export JT_DB_default="$SHARED" JT_DB_beat="$BEATDB" JT_SQLITE="$SHARED"
 
 # 1. janitor call -> Python worker (no janitor worker on these queues).
 jt_pyworker py -c 2 -Q shared,pyonly
@@ -38,8 +38,9 @@ assert h["id"] == task_id and h["root_id"] == task_id and p["correlation_id"] ==
 assert h["origin"].startswith("gen") and "@" in h["origin"], h["origin"]
 for k in ("content-encoding", "content-type"):
     assert got[k] == want[k], k
-for k in ("delivery_mode", "delivery_info", "priority", "body_encoding"):
+for k in ("delivery_mode", "priority", "body_encoding"):
     assert p[k] == want["properties"][k], (k, p[k])
+assert p["delivery_info"] == {"exchange": "", "routing_key": "shape"}, p["delivery_info"]
 assert len(p["delivery_tag"]) == 36 and len(p["reply_to"]) == 36, p
 assert json.loads(base64.b64decode(got["body"])) == json.loads(base64.b64decode(want["body"]))
 members = redis.Redis.from_url(url).smembers("_kombu.binding.shape")
@@ -114,6 +115,6 @@ harness_at_exit "jt_stop_pid $BEAT_PID TERM"
 jt_check "celery beat drives janitor: 4 beats, each a logged execution" jt beat beat 4 40
 jt_stop_pid "$BEAT_PID" TERM
 
-jt_check "janitor worker exits 0 on SIGTERM" test "$(jt_stop jan TERM)" = 0
-jt_check "Python worker exits 0 on SIGTERM" test "$(jt_stop py TERM)" = 0
+jt_check "janitor worker exits 0 on SIGTERM" jt_stop jan TERM
+jt_check "Python worker exits 0 on SIGTERM" jt_stop py TERM
 jt_done

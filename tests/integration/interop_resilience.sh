@@ -28,7 +28,7 @@ for i in 1 2 3; do
 	jt_check "vacuum worker v$i is up" jt ping "v$i" 60
 done
 jt_check "3 workers, 3 vacuums at once: one at a time (cross-worker lock)" jt vacuum_lock vac pg 3
-for i in 1 2 3; do jt_stop "v$i" TERM >/dev/null; done
+for i in 1 2 3; do jt_check "vacuum worker v$i exits 0 on SIGTERM" jt_stop "v$i" TERM; done
 
 # ---- a table lock makes maintenance.logs wait ------------------------------------------------
 LOCKER_PID=
@@ -79,7 +79,7 @@ kill9_scenario() {
 		interval '90 days'" | grep -qx 0 || { echo "# old audit rows still there"; return 1; }
 	wait_until 10 sh -c "[ \$(redis-cli -p $REDIS_PORT hlen unacked) = 0 ]" \
 		|| { echo "# the restored message was never acked"; return 1; }
-	jt_stop k2 TERM >/dev/null
+	jt_stop k2 TERM
 }
 jt_check "kill -9 during an acks_late task: restored after the visibility timeout, runs" \
 	kill9_scenario
@@ -115,5 +115,5 @@ jt_check "20 tasks before the restart" jt batch rq 20 before
 harness_restart_redis
 jt_check "20 tasks after Redis restarted: all complete" jt batch rq 20 after
 jt_check "worker r1 survived the restart" jt_alive "$(jt_pid r1)"
-jt_check "worker r1 exits 0 on SIGTERM" test "$(jt_stop r1 TERM)" = 0
+jt_check "worker r1 exits 0 on SIGTERM" jt_stop r1 TERM
 jt_done

@@ -8,7 +8,7 @@
 #   jt_pg NAME                 a PostgreSQL database with the Django schema; prints its URL
 #   jt_worker NAME ARGS...     start `janitor worker` (node NAME@%h); pid in $HARNESS_DIR/NAME.pid
 #   jt_pyworker NAME ARGS...   start a Python `celery -A jtapp worker`
-#   jt_stop NAME [SIGNAL]      signal a worker we started, wait for it, print its exit status
+#   jt_stop NAME [SIGNAL]      signal a worker we started, wait; true if it exited 0
 #   jt_alive PID               the process exists and is not a zombie
 #   jt SCENARIO ARGS...        run celery_app/jt.py
 #   jt_check WHAT CMD...       run CMD as one check: "ok - WHAT" or "not ok - WHAT"
@@ -77,14 +77,16 @@ jt_pyworker() {
 
 jt_pid() { cat "$HARNESS_DIR/$1.pid"; }
 
-# Send SIGNAL (TERM) and wait for the exit; prints the exit status.
+# Send SIGNAL (TERM) and wait for the exit (not in a subshell: only the parent can wait).
+# Succeeds when the exit status is 0; JT_RC holds it.
 jt_stop() {
-	local pid rc
+	local pid
 	pid=$(jt_pid "$1")
-	kill -"${2:-TERM}" "$pid" 2>/dev/null || return 1
+	kill -"${2:-TERM}" "$pid" 2>/dev/null || { JT_RC=255; return 1; }
 	wait "$pid"
-	rc=$?
-	echo "$rc"
+	JT_RC=$?
+	[ "$JT_RC" = 0 ] || echo "# $1 exited with status $JT_RC"
+	[ "$JT_RC" = 0 ]
 }
 
 jt_check() {
