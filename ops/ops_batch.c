@@ -159,7 +159,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 	char batch[24];
 	const char *params[3] = { spec->cutoff, batch, spec->param3 };
 	const char *tmpl = db_kind(ctx->db) == DB_POSTGRES ? spec->sql_pg : spec->sql_sqlite;
-	double t0 = mono_seconds();
+	double t0 = mono_seconds(), tb;
 	int64_t total = 0, n = 0;
 	char *sql = NULL;
 	int rc = -1;
@@ -182,8 +182,12 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 		goto out;
 	snprintf(batch, sizeof(batch), "%d", spec->batch);
 	do {
+		tb = mono_seconds();
 		if (one_batch(ctx->db, sql, params, spec->param3 != NULL ? 3 : 2, &n, err) < 0)
 			goto out;
+		tb = mono_seconds() - tb;
+		if (tb > st->max_batch_seconds)
+			st->max_batch_seconds = tb;
 		st->rows += n;
 		st->batches++;
 		ops_progress(ctx, st->rows, total > st->rows ? total : st->rows, spec->what);
@@ -225,6 +229,8 @@ ops_batch_part(const struct ops_ctx *ctx, const struct ops_batch_spec *spec, con
 	cJSON_AddStringToObject(part, "cutoff", spec->cutoff);
 	cJSON_AddNumberToObject(part, "batches", (double)st.batches);
 	cJSON_AddNumberToObject(part, "batch_size", spec->batch);
-	cJSON_AddNumberToObject(part, "seconds", (double)(int64_t)(st.seconds * 1000.0) / 1000.0);
+	cJSON_AddNumberToObject(part, "seconds", (double)(int64_t)(st.seconds * 1e6) / 1e6);
+	cJSON_AddNumberToObject(part, "max_batch_seconds",
+	                        (double)(int64_t)(st.max_batch_seconds * 1e6) / 1e6);
 	return part;
 }

@@ -71,9 +71,10 @@ struct ops_batch_spec {
 };
 
 struct ops_batch_stats {
-	int64_t rows;    /* rows touched (or, in dry-run, that would be) */
-	int64_t batches; /* transactions committed (0 in dry-run) */
-	double seconds;  /* wall time */
+	int64_t rows;             /* rows touched (or, in dry-run, that would be) */
+	int64_t batches;          /* transactions committed (0 in dry-run) */
+	double max_batch_seconds; /* the longest batch transaction, BEGIN to COMMIT */
+	double seconds;           /* wall time */
 };
 
 /* Real run: batches with one transaction each, progress after each commit. Dry run: one
@@ -84,8 +85,8 @@ int ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 
 /* One retention part: if table idents[0] is missing, a {"status": "skipped", "reason": "table X
  * does not exist"} object and *missing = true; otherwise ops_batch_run and {"table", count_key:
- * rows, "cutoff", "batches", "batch_size", "seconds"} with *rows added to. NULL with err set
- * when the database failed. */
+ * rows, "cutoff", "batches", "batch_size", "seconds", "max_batch_seconds"} with *rows added to.
+ * NULL with err set when the database failed. */
 cJSON *ops_batch_part(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
                       const char *count_key, bool *missing, int64_t *rows, struct err *err);
 
