@@ -76,7 +76,7 @@ add_worker_fields(cJSON *o, const struct proto_event *ev)
 		double x = ev->loadavg[i] * 100.0;
 		double r = x >= 0 && x < 9e15 ? (double)(int64_t)(x + 0.5) : x;
 
-		cJSON_AddItemToArray(la, cJSON_CreateNumber(r / 100.0));
+		add_elem(la, cJSON_CreateNumber(r / 100.0));
 	}
 	add_item(o, "loadavg", la);
 	add_str_or_null(o, "sw_ident", ev->sw_ident != NULL ? ev->sw_ident : "janitor");

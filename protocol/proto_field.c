@@ -135,6 +135,59 @@ add_item(cJSON *obj, const char *key, cJSON *item)
 		abort();
 }
 
+struct key_ref {
+	cJSON *item;
+	size_t pos;
+};
+
+static int
+key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->item->string, y->item->string);
+
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+void
+dedupe_keys(cJSON *v)
+{
+	struct key_ref *refs;
+	size_t n = 0, i = 0;
+	cJSON *c;
+
+	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+		return;
+	cJSON_ArrayForEach(c, v) {
+		dedupe_keys(c);
+		n++;
+	}
+	if (!cJSON_IsObject(v) || n < 2)
+		return;
+	/* 1. Sort the children by (key, position); 2. in each run of equal keys, delete all
+	 *    but the last one. */
+	refs = xcalloc(n, sizeof(*refs));
+	cJSON_ArrayForEach(c, v) {
+		refs[i].item = c;
+		refs[i].pos = i;
+		i++;
+	}
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (i = 0; i + 1 < n; i++)
+		if (strcmp(refs[i].item->string, refs[i + 1].item->string) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(v, refs[i].item));
+	free(refs);
+}
+
+void
+add_elem(cJSON *array, cJSON *item)
+{
+	if (item == NULL || !cJSON_AddItemToArray(array, item))
+		abort();
+}
+
 void
 add_str_or_null(cJSON *obj, const char *key, const char *s)
 {

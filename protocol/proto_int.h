@@ -48,6 +48,7 @@ MUSTCHECK int field_array_or_null(const cJSON *obj, const char *key, const char 
 /* Add helpers that abort on failure (only fails on OOM-like misuse, never on input). */
 void add_str_or_null(cJSON *obj, const char *key, const char *s);
 void add_item(cJSON *obj, const char *key, cJSON *item);
+void add_elem(cJSON *array, cJSON *item);
 /* cJSON_Duplicate of v, or a JSON null when v is NULL. */
 cJSON *dup_or_null(const cJSON *v);
 /* Print compact JSON into a heap string; never NULL. */
@@ -59,6 +60,13 @@ is_int64(double d)
 {
 	return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d;
 }
+
+/*
+ * Python dict semantics for a freshly decoded tree: when an object repeats a key, the LAST
+ * value wins (json.loads and msgpack unpackb do that), so every reader here and in Celery
+ * sees the same value. O(n log n) per object.
+ */
+void dedupe_keys(cJSON *v);
 
 /* Whether buf is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF). */
 bool proto_utf8_valid(const void *buf, size_t len);

@@ -120,7 +120,7 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 		return err_set(err, ERR_INVALID, "too large (%zu bytes, limit %zu)", len,
 		               lim_body(lim)),
 		       NULL;
-	if (memchr(s, '\0', len) != NULL)
+	if (len > 0 && memchr(s, '\0', len) != NULL)
 		return err_set(err, ERR_INVALID, "not valid JSON: NUL byte"), NULL;
 	if (!json_depth_ok(s, len, lim_depth(lim)))
 		return err_set(err, ERR_INVALID, "nested deeper than %d levels", lim_depth(lim)),
@@ -141,6 +141,7 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 		               off),
 		       NULL;
 	}
+	dedupe_keys(root);
 	return root;
 }
 

@@ -122,6 +122,8 @@ string_node(const char *s, uint32_t n, struct err *err)
 	char *tmp;
 	cJSON *node;
 
+	if (n == 0) /* msgpack-c gives a NULL pointer for empty strings */
+		return cJSON_CreateString("");
 	if (memchr(s, '\0', n) != NULL)
 		return err_set(err, ERR_UNSUPPORTED, "string contains a NUL byte"), NULL;
 	if (!proto_utf8_valid(s, n))
@@ -164,7 +166,8 @@ to_cjson(const msgpack_object *o, struct err *err)
 
 			if (child == NULL)
 				goto fail;
-			cJSON_AddItemToArray(node, child);
+			if (!cJSON_AddItemToArray(node, child))
+				abort();
 		}
 		return node;
 	case MSGPACK_OBJECT_MAP:
@@ -178,16 +181,19 @@ to_cjson(const msgpack_object *o, struct err *err)
 				err_set(err, ERR_UNSUPPORTED, "map key is not a string");
 				goto fail;
 			}
-			if (memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size) != NULL ||
-			    !proto_utf8_valid(kv->key.via.str.ptr, kv->key.via.str.size)) {
+			if (kv->key.via.str.size > 0 &&
+			    (memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size) != NULL ||
+			     !proto_utf8_valid(kv->key.via.str.ptr, kv->key.via.str.size))) {
 				err_set(err, ERR_INVALID, "map key is not valid text");
 				goto fail;
 			}
 			child = to_cjson(&kv->val, err);
 			if (child == NULL)
 				goto fail;
-			key = xstrndup(kv->key.via.str.ptr, kv->key.via.str.size);
-			cJSON_AddItemToObject(node, key, child);
+			key = kv->key.via.str.size > 0
+			              ? xstrndup(kv->key.via.str.ptr, kv->key.via.str.size)
+			              : xstrdup("");
+			add_item(node, key, child);
 			free(key);
 		}
 		return node;
@@ -226,6 +232,8 @@ proto_msgpack_decode(const void *buf, size_t len, const struct proto_limits *lim
 		goto out;
 	}
 	root = to_cjson(&up.data, err);
+	if (root != NULL)
+		dedupe_keys(root);
 out:
 	msgpack_unpacked_destroy(&up);
 	return root;

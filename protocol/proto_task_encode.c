@@ -208,8 +208,8 @@ encode_headers(const struct proto_task *t)
 	add_str_or_null(h, "group", t->group);
 	add_item(h, "group_index", num_or_null(t->has_group_index, (double)t->group_index));
 	add_item(h, "retries", cJSON_CreateNumber((double)t->retries));
-	cJSON_AddItemToArray(tl, num_or_null(t->has_time_limit, t->time_limit));
-	cJSON_AddItemToArray(tl, num_or_null(t->has_soft_time_limit, t->soft_time_limit));
+	add_elem(tl, num_or_null(t->has_time_limit, t->time_limit));
+	add_elem(tl, num_or_null(t->has_soft_time_limit, t->soft_time_limit));
 	add_item(h, "timelimit", tl);
 	add_str_or_null(h, "root_id", t->root_id);
 	add_str_or_null(h, "parent_id", t->parent_id);
@@ -235,15 +235,13 @@ encode_body(const struct proto_task *t)
 	cJSON *body = cJSON_CreateArray();
 	cJSON *embed = cJSON_CreateObject();
 
-	cJSON_AddItemToArray(body,
-	                     t->args != NULL ? cJSON_Duplicate(t->args, 1) : cJSON_CreateArray());
-	cJSON_AddItemToArray(body, t->kwargs != NULL ? cJSON_Duplicate(t->kwargs, 1)
-	                                             : cJSON_CreateObject());
+	add_elem(body, t->args != NULL ? cJSON_Duplicate(t->args, 1) : cJSON_CreateArray());
+	add_elem(body, t->kwargs != NULL ? cJSON_Duplicate(t->kwargs, 1) : cJSON_CreateObject());
 	add_item(embed, "callbacks", dup_or_null(t->callbacks));
 	add_item(embed, "errbacks", dup_or_null(t->errbacks));
 	add_item(embed, "chain", dup_or_null(t->chain));
 	add_item(embed, "chord", dup_or_null(t->chord));
-	cJSON_AddItemToArray(body, embed);
+	add_elem(body, embed);
 	return body;
 }
 

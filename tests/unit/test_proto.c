@@ -1224,6 +1224,29 @@ test_proto_repr_python_style(void **state)
 	cJSON_Delete(v);
 }
 
+/* Repeated keys: the last wins, as in Python's json.loads and msgpack.unpackb. */
+static void
+test_proto_json_decode_duplicate_keys_last_wins(void **state)
+{
+	struct err err;
+	const char *text = "{\"a\":1,\"b\":{\"x\":1,\"x\":2},\"a\":3}";
+	cJSON *v = proto_json_decode(text, strlen(text), NULL, &err);
+	char *s;
+
+	(void)state;
+	assert_non_null(v);
+	s = cJSON_PrintUnformatted(v);
+	assert_string_equal(s, "{\"b\":{\"x\":2},\"a\":3}");
+	free(s);
+	cJSON_Delete(v);
+	/* msgpack {"k": 1, "k": 2} */
+	v = proto_msgpack_decode("\x82\xa1k\x01\xa1k\x02", 7, NULL, &err);
+	assert_non_null(v);
+	assert_int_equal(cJSON_GetArraySize(v), 1);
+	assert_int_equal(cJSON_GetObjectItem(v, "k")->valueint, 2);
+	cJSON_Delete(v);
+}
+
 static void
 test_proto_body_decode_content_encodings(void **state)
 {
@@ -1274,6 +1297,7 @@ main(void)
 		cmocka_unit_test(test_proto_msgpack_roundtrip_types),
 		cmocka_unit_test(test_proto_repr_python_style),
 		cmocka_unit_test(test_proto_body_decode_content_encodings),
+		cmocka_unit_test(test_proto_json_decode_duplicate_keys_last_wins),
 	};
 
 	xalloc_install_cjson();
