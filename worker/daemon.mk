@@ -7,7 +7,7 @@ janitor_daemon_sources = \
 	worker/backend.h worker/backend_redis.c \
 	worker/redis_int.h worker/redis_conn.c
 
-dist_check_SCRIPTS += tests/integration/worker_redis_basic.sh
+dist_check_SCRIPTS += tests/integration/worker_redis_basic.sh tests/integration/worker_redis_limits.sh
 
 WORKER_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/worker -I$(top_srcdir)/protocol \
 	-I$(top_srcdir)/ops $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(HIREDIS_CFLAGS)
