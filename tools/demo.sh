@@ -46,11 +46,16 @@ wait_until 30 call celery.accumulate -a '["ping"]' --wait 2 || {
 }
 
 failed=0
-for task in vacuum reindex cleanup logs sessions views stats bloat backup; do
+for task in vacuum reindex cleanup logs sessions views stats bloat; do
 	echo
 	echo "== janitor call maintenance.$task --wait"
 	call "maintenance.$task" --wait 300 || failed=$((failed + 1))
 done
+# A dry run: the worker's backup directory is the engine's default, outside this demo's
+# temporary directory, and the demo leaves nothing behind.
+echo
+echo "== janitor call maintenance.backup -k '{\"dry_run\": true}' --wait"
+call maintenance.backup -k '{"dry_run": true}' --wait 300 || failed=$((failed + 1))
 echo
 echo "== janitor call maintenance.run -k '{\"all\": true, \"dry_run\": true}' --wait"
 call maintenance.run -k '{"all": true, "dry_run": true}' --wait 300 || failed=$((failed + 1))
@@ -61,8 +66,8 @@ call maintenance.report --wait 300 || failed=$((failed + 1))
 echo
 echo "== execution log (core_taskexecutionlog)"
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 -header -column "$DB" "SELECT id, task_id, status, duration_seconds, worker_hostname
-		FROM core_taskexecutionlog ORDER BY id"
+	sqlite3 -header -column "$DB" "SELECT id, task_id, status, dry_run, duration_seconds,
+		worker_hostname FROM core_taskexecutionlog WHERE worker_hostname LIKE 'demo@%' ORDER BY id"
 fi
 
 echo
