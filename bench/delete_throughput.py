@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GEN_PG = f"""
 INSERT INTO core_auditlog (timestamp, actor, action, object_type, object_id, ip_address, changes)
 SELECT to_timestamp({ANCHOR} - 180 * 86400 + i * (180 * 86400.0 / {ROWS})
-                    + ((i * 7919) % 601) - 300),
+                    + ((i::bigint * 7919) % 601) - 300),
        'user' || (i % 500), (ARRAY['create','update','delete','login'])[1 + i % 4],
        'order', (i % 100000)::text, ('10.0.' || (i % 250) || '.' || (i % 200))::inet,
        jsonb_build_object('status', 'paid', 'amount', i % 1000, 'note', repeat('x', 60))

@@ -128,6 +128,48 @@ count_matching(const struct ops_ctx *ctx, const struct ops_batch_spec *spec, int
 	return rc;
 }
 
+/* The progress total, cheaply: PostgreSQL's planner estimate ("Plan Rows" of the scan under
+ * the count), SQLite's exact count (an index range scan). 0 (unknown) when it cannot tell;
+ * a progress total is never worth failing the operation for. */
+static int64_t
+estimate_matching(const struct ops_ctx *ctx, const struct ops_batch_spec *spec)
+{
+	const char *params[1] = { spec->cutoff };
+	const cJSON *plan, *child;
+	struct db_rows *rows = NULL;
+	struct err err;
+	char *sql = NULL, *explain = NULL;
+	struct strbuf sb;
+	int64_t n = 0;
+	cJSON *doc = NULL;
+
+	if (db_kind(ctx->db) == DB_SQLITE)
+		return count_matching(ctx, spec, &n, &err) == 0 ? n : 0;
+	sql = ops_sql_expand(ctx->db, spec->count_sql, spec->idents, spec->nidents, &err);
+	if (sql == NULL)
+		goto out;
+	sb_init(&sb);
+	sb_adds(&sb, "EXPLAIN (FORMAT JSON) ");
+	sb_adds(&sb, sql);
+	explain = sb_detach(&sb, NULL);
+	sb_cleanup(&sb);
+	rows = db_query(ctx->db, explain, 1, params, &err);
+	if (rows == NULL || db_rows_count(rows) < 1)
+		goto out;
+	doc = cJSON_Parse(db_rows_get(rows, 0, 0));
+	plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(doc, 0), "Plan");
+	child = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(plan, "Plans"), 0);
+	plan = cJSON_GetObjectItemCaseSensitive(child != NULL ? child : plan, "Plan Rows");
+	if (cJSON_IsNumber(plan))
+		n = (int64_t)plan->valuedouble;
+out:
+	cJSON_Delete(doc);
+	db_rows_free(rows);
+	free(explain);
+	free(sql);
+	return n;
+}
+
 /* One batch in its own transaction; *n gets the rows it touched. */
 static int
 one_batch(struct db *db, const char *sql, const char *const *params, int nparams, int64_t *n,
@@ -167,14 +209,15 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 	memset(st, 0, sizeof(*st));
 	if (spec->batch <= 0)
 		return err_set(err, ERR_INVALID, "%s: batch size must be positive", spec->what);
-	if (ctx->opt->dry_run || ctx->progress != NULL) {
+	if (ctx->opt->dry_run) {
 		if (count_matching(ctx, spec, &total, err) < 0)
 			goto out;
-		if (ctx->opt->dry_run) {
-			st->rows = total;
-			rc = 0;
-			goto out;
-		}
+		st->rows = total;
+		rc = 0;
+		goto out;
+	}
+	if (ctx->progress != NULL) {
+		total = estimate_matching(ctx, spec);
 		ops_progress(ctx, 0, total, spec->what);
 	}
 	sql = ops_sql_expand(ctx->db, tmpl, spec->idents, spec->nidents, err);

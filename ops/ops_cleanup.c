@@ -12,7 +12,9 @@
 
 #include "ops_int.h"
 
-/* {0} table, {1} created_at, {2} id, {3} is_archived, {4} archived_at */
+/* {0} table, {1} created_at, {2} id, {3} is_archived, {4} archived_at. The PostgreSQL archive
+ * step keeps the id form: FOR UPDATE SKIP LOCKED may follow an update chain, and the id names
+ * the row whatever version was locked. The delete step uses ctid as ops_logs.c explains. */
 static const char archive_pg[] =
         "UPDATE {0} SET {3} = true, {4} = $3::timestamptz WHERE {2} = ANY (ARRAY("
         "SELECT {2} FROM {0} WHERE NOT {3} AND {1} < $1::timestamptz ORDER BY {1} "
@@ -21,7 +23,7 @@ static const char archive_sqlite[] = "UPDATE {0} SET {3} = 1, {4} = $3 WHERE {2}
                                      "SELECT {2} FROM {0} WHERE NOT {3} AND {1} < $1 "
                                      "ORDER BY {1} LIMIT $2)";
 static const char archive_count[] = "SELECT count(*) FROM {0} WHERE NOT {3} AND {1} < $1";
-static const char delete_pg[] = "DELETE FROM {0} WHERE {2} = ANY (ARRAY(SELECT {2} FROM {0} "
+static const char delete_pg[] = "DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
                                 "WHERE {3} AND {1} < $1::timestamptz ORDER BY {1} LIMIT $2::int))";
 static const char delete_sqlite[] = "DELETE FROM {0} WHERE {2} IN (SELECT {2} FROM {0} "
                                     "WHERE {3} AND {1} < $1 ORDER BY {1} LIMIT $2)";

@@ -10,7 +10,7 @@
 
 #include "ops_int.h"
 
-static const char sql_pg[] = "DELETE FROM {0} WHERE {2} = ANY (ARRAY(SELECT {2} FROM {0} "
+static const char sql_pg[] = "DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
                              "WHERE {1} < $1::timestamptz ORDER BY {1} LIMIT $2::int))";
 static const char sql_sqlite[] = "DELETE FROM {0} WHERE {2} IN (SELECT {2} FROM {0} "
                                  "WHERE {1} < $1 ORDER BY {1} LIMIT $2)";

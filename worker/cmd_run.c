@@ -255,7 +255,8 @@ cmd_run(int argc, char **argv)
 		continue;
 	sel = xcalloc(n, sizeof(*sel));
 	n = select_ops(&a, sel);
-	doc = ops_run(db, sel, n, &opt, run_progress_cb, &prog, &nfailed);
+	/* No callback off a TTY: the progress total would cost a count for nobody. */
+	doc = ops_run(db, sel, n, &opt, prog.tty ? run_progress_cb : NULL, &prog, &nfailed);
 	run_progress_clear(&prog);
 	if (a.json)
 		print_json(doc);

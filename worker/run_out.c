@@ -58,9 +58,9 @@ num(const cJSON *obj, const char *key, bool *found)
 	return *found ? v->valuedouble : 0;
 }
 
-/* "Audit Logs 5234 (> 90 d), Task Logs 1823 (> 30 d)" from a details object of counts. */
+/* " (Audit Logs: 5234 deleted > 90 d, Task Logs: 1823 deleted > 30 d)" from "details". */
 static void
-add_details(struct strbuf *sb, const cJSON *details)
+add_details(struct strbuf *sb, const cJSON *details, bool dry)
 {
 	static const char *const counts[] = { "deleted", "archived" };
 	const cJSON *part;
@@ -76,8 +76,8 @@ add_details(struct strbuf *sb, const cJSON *details)
 			if (!found)
 				continue;
 			days = num(part, "days", &fdays);
-			sb_addf(sb, "%s%s %s %.0f", first ? " (" : ", ", part->string, counts[k],
-			        n);
+			sb_addf(sb, "%s%s: %.0f %s%s", first ? " (" : ", ", part->string, n,
+			        dry ? "to be " : "", counts[k]);
 			if (fdays)
 				sb_addf(sb, " > %.0f d", days);
 			first = false;
@@ -124,7 +124,7 @@ summary(struct strbuf *sb, const cJSON *op, bool dry)
 		sb_addf(sb, "%.0f rows %s", n, dry ? "would be processed" : "processed");
 	else
 		sb_adds(sb, "done");
-	add_details(sb, cJSON_GetObjectItemCaseSensitive(op, "details"));
+	add_details(sb, cJSON_GetObjectItemCaseSensitive(op, "details"), dry);
 }
 
 void

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,11 +81,21 @@ static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
-	char cmd[200];
+	char path[400];
+	struct dirent *de;
+	DIR *d;
 
 	db_close(fx->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	d = opendir(fx->dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, de->d_name);
+		assert_int_equal(unlink(path), 0);
+	}
+	closedir(d);
+	assert_int_equal(rmdir(fx->dir), 0);
 	free(fx);
 	return 0;
 }
@@ -190,14 +201,13 @@ static void
 test_ops_lookup_finds_every_table_entry(void **state)
 {
 	char names[256] = "";
-	size_t i;
+	size_t i, len = 0;
 
 	(void)state;
 	for (i = 0; ops_table[i] != NULL; i++) {
 		assert_ptr_equal(ops_lookup(ops_table[i]->name), ops_table[i]);
-		if (i > 0)
-			strcat(names, ", ");
-		strcat(names, ops_table[i]->name);
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i > 0 ? ", " : "",
+		                        ops_table[i]->name);
 	}
 	assert_int_equal(i, 9);
 	assert_null(ops_lookup("bogus"));
