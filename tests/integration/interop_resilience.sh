@@ -3,7 +3,8 @@
 # interop_resilience.sh - janitor workers under stress on Redis + PostgreSQL: three workers and
 # simultaneous vacuums (the cross-worker lock), `kill -9` during an acks_late task (restored
 # after the visibility timeout and run), SIGTERM during a long operation (it finishes, the result
-# is stored, exit 0, nothing new taken), and Redis restarted under a running worker.
+# is stored, exit 0, nothing new taken), an ETA held past the visibility timeout while kombu
+# restores (runs once), and Redis restarted under a running worker.
 # A "long operation" is maintenance.logs waiting on a table lock this script holds.
 . "$JANITOR_SRCDIR/tests/lib/harness.sh"
 . "$JANITOR_SRCDIR/tests/integration/celery_app/lib.sh"
@@ -107,6 +108,13 @@ sigterm_scenario() {
 	[ "$(redis-cli -p "$REDIS_PORT" llen sq)" = 1 ] || { echo "# the queued message was taken"; return 1; }
 }
 jt_check "SIGTERM during a long operation: finishes, result stored, exit 0" sigterm_scenario
+
+# ---- an ETA beyond the visibility timeout is held, not restored and run twice --------------
+jt_worker e1 -c 1 -Q eq --visibility-timeout 2 --database "pg=$PG_URL"
+jt_check "worker e1 is up" jt ping eq 60
+jt_check "ETA beyond the visibility timeout, kombu restoring meanwhile: runs once" \
+	env JT_VISIBILITY=2 "$PYTHON3" "$JT_DIR/jt.py" eta_held pg eq 6
+jt_check "worker e1 exits 0 on SIGTERM" jt_stop e1 TERM
 
 # ---- Redis restarted under a running worker --------------------------------------------------
 jt_worker r1 -c 2 -Q rq --database "pg=$PG_URL"
