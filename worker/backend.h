@@ -39,6 +39,12 @@ struct backend_ops {
 	 */
 	int (*store)(struct backend *be, const char *task_id, const cJSON *meta, bool *skipped,
 	             struct err *err);
+	/*
+	 * store for n results at once, with the same guard and transaction per result, in two
+	 * round trips (all the GETs pipelined, then all the MULTI/EXEC blocks pipelined).
+	 */
+	int (*store_many)(struct backend *be, const char *const *task_ids,
+	                  const cJSON *const *metas, size_t n, struct err *err);
 	/* The stored meta, or NULL with err->cls == ERR_NONE when nothing is stored (PENDING). */
 	cJSON *(*get)(struct backend *be, const char *task_id, struct err *err);
 	/*

@@ -168,6 +168,93 @@ out:
 }
 
 static int
+rbe_store_many(struct backend *be, const char *const *ids, const cJSON *const *metas, size_t n,
+               struct err *err)
+{
+	char **keys = xcalloc(n + 1, sizeof(char *)), **json = xcalloc(n + 1, sizeof(char *));
+	char *skip = xcalloc(n + 1, 1), exp[24];
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	struct redis_pipe p;
+	size_t i;
+	int rc = -1, nw = 0;
+
+	snprintf(exp, sizeof(exp), "%lld", (long long)be->expires);
+	for (i = 0; i < n; i++) {
+		const char *get[2];
+
+		keys[i] = backend_key(ids[i]);
+		get[0] = "GET";
+		get[1] = keys[i];
+		if (redisAppendCommandArgv(be->c, 2, get, NULL) != REDIS_OK) {
+			err_set(err, ERR_TRANSIENT, "redis GET: %s", be->c->errstr);
+			goto out;
+		}
+	}
+	/* 1. the guard: never overwrite a stored SUCCESS */
+	for (i = 0; i < n; i++) {
+		void *rv = NULL;
+		redisReply *r;
+
+		if (redisGetReply(be->c, &rv) != REDIS_OK) {
+			err_set(err, ERR_TRANSIENT, "redis GET: %s",
+			        be->c->errstr[0] != '\0' ? be->c->errstr : "connection lost");
+			goto out;
+		}
+		r = rv;
+		if (r->type == REDIS_REPLY_STRING) {
+			struct err derr;
+			cJSON *cur = decode_meta(r->str, r->len, &derr);
+
+			skip[i] = cur != NULL && is_status(cur, "SUCCESS");
+			cJSON_Delete(cur);
+		}
+		freeReplyObject(r);
+	}
+	/* 2. one MULTI SETEX PUBLISH EXEC per result, all pipelined */
+	redis_pipe_init(&p, be->c);
+	for (i = 0; i < n; i++) {
+		const char *pub[3];
+
+		if (skip[i])
+			continue;
+		json[i] = cJSON_PrintUnformatted(metas[i]);
+		pub[0] = "PUBLISH";
+		pub[1] = keys[i];
+		pub[2] = json[i];
+		redis_pipe_add(&p, 1, multi, NULL);
+		if (be->expires > 0) {
+			const char *setex[4] = { "SETEX", keys[i], exp, json[i] };
+
+			redis_pipe_add(&p, 4, setex, NULL);
+		} else {
+			const char *set[3] = { "SET", keys[i], json[i] };
+
+			redis_pipe_add(&p, 3, set, NULL);
+		}
+		redis_pipe_add(&p, 3, pub, NULL);
+		redis_pipe_add(&p, 1, exec, NULL);
+		nw++;
+	}
+	if (nw > 0) {
+		redisReply *r = redis_pipe_exec(&p, err);
+
+		if (r == NULL)
+			goto out;
+		freeReplyObject(r);
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++) {
+		free(keys[i]);
+		free(json[i]);
+	}
+	free(keys);
+	free(json);
+	free(skip);
+	return rc;
+}
+
+static int
 is_ready(const cJSON *meta)
 {
 	return is_status(meta, "SUCCESS") || is_status(meta, "FAILURE") ||
@@ -262,6 +349,7 @@ const struct backend_ops backend_redis_ops = {
 	.open = rbe_open,
 	.close = rbe_close,
 	.store = rbe_store,
+	.store_many = rbe_store_many,
 	.get = rbe_get,
 	.wait = rbe_wait,
 };

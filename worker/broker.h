@@ -73,17 +73,20 @@ struct broker_ops {
 	int (*publish)(struct broker *b, const struct proto_msg *m, const char *exchange,
 	               const char *routing_key, struct err *err);
 	/*
-	 * Wait up to timeout seconds (> 0; Redis rounds up to whole seconds, minimum 1) for one
-	 * message from queues[0..n) in the transport's order (Redis: priority step first, then
-	 * queue; the queue served last moves to the end - kombu's round robin, kept in the broker).
-	 * Returns 1 with *out filled, 0 on timeout (out untouched), -1 on error. A message whose
-	 * envelope cannot be parsed is acked away, logged, and the call returns 0. The delivery
-	 * is recorded as unacked (Redis: unacked + unacked_index in one MULTI/EXEC).
+	 * Wait up to timeout seconds (> 0; Redis rounds up to whole seconds, minimum 1) for up to
+	 * max messages (max >= 1) from queues[0..n) in the transport's order (Redis: priority
+	 * step first, then queue; the queue served last moves to the end - kombu's round robin,
+	 * kept in the broker). Returns how many of out[0..max) were filled (0 on timeout), or -1.
+	 * A message whose envelope cannot be parsed is dropped and logged, as kombu does. The
+	 * deliveries are recorded as unacked (Redis: unacked + unacked_index in one MULTI/EXEC).
 	 */
 	int (*consume)(struct broker *b, const char *const *queues, size_t n, double timeout,
-	               struct broker_delivery *out, struct err *err);
+	               struct broker_delivery *out, size_t max, struct err *err);
 	/* Acknowledge: forget the delivery (Redis: ZREM unacked_index + HDEL unacked). */
 	int (*ack)(struct broker *b, const char *delivery_tag, struct err *err);
+	/* Acknowledge several deliveries at once (Redis: one MULTI). */
+	int (*ack_many)(struct broker *b, const char *const *delivery_tags, size_t n,
+	                struct err *err);
 	/* Reject: requeue=false drops it (as ack); requeue=true puts it at the back of its queue.
 	 */
 	int (*reject)(struct broker *b, const char *delivery_tag, bool requeue, struct err *err);

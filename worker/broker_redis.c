@@ -34,6 +34,7 @@ struct broker {
 	struct broker_options opt; /* copy */
 	char **order;              /* round-robin queue order; owned strings */
 	size_t norder;
+	int no_lmpop; /* the server has no BLMPOP (Redis < 7): BRPOP only */
 };
 
 /* ---- pure key layout ---- */
@@ -333,77 +334,161 @@ dup_prop(const cJSON *obj, const char *name)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
+/* The unacked value kombu stores: JSON [envelope, exchange, routing_key]. */
+static void
+unacked_value(struct strbuf *v, const struct broker_delivery *d)
+{
+	sb_addc(v, '[');
+	sb_add(v, d->raw, d->raw_len);
+	sb_adds(v, ", ");
+	add_json_string(v, d->exchange);
+	sb_adds(v, ", ");
+	add_json_string(v, d->routing_key);
+	sb_addc(v, ']');
+}
+
 /*
- * Record a delivery in unacked/unacked_index as kombu does: one MULTI with
+ * Record deliveries in unacked/unacked_index as kombu does: one MULTI with, per delivery,
  * ZADD unacked_index <now> <tag> and HSET unacked <tag> [envelope, exchange, routing_key].
  */
 static int
-record_unacked(struct broker *b, const struct broker_delivery *d, struct err *err)
+record_unacked(struct broker *b, const struct broker_delivery *d, size_t n, struct err *err)
 {
-	struct strbuf v;
+	struct strbuf *v = xcalloc(n, sizeof(*v));
 	struct redis_pipe p;
 	redisReply *r;
 	char score[40];
 	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const char *zadd[4] = { "ZADD", UNACKED_INDEX, score, d->delivery_tag };
-	const char *hset[4] = { "HSET", UNACKED, d->delivery_tag, NULL };
-	size_t hlen[4];
+	size_t i;
 
-	sb_init(&v);
-	sb_addc(&v, '[');
-	sb_add(&v, d->raw, d->raw_len);
-	sb_adds(&v, ", ");
-	add_json_string(&v, d->exchange);
-	sb_adds(&v, ", ");
-	add_json_string(&v, d->routing_key);
-	sb_addc(&v, ']');
 	snprintf(score, sizeof(score), "%.7f", redis_now());
-	hset[3] = v.buf;
-	hlen[0] = 4;
-	hlen[1] = strlen(UNACKED);
-	hlen[2] = strlen(d->delivery_tag);
-	hlen[3] = v.len;
 	redis_pipe_init(&p, b->c);
 	redis_pipe_add(&p, 1, multi, NULL);
-	redis_pipe_add(&p, 4, zadd, NULL);
-	redis_pipe_add(&p, 4, hset, hlen);
+	for (i = 0; i < n; i++) {
+		const char *zadd[4] = { "ZADD", UNACKED_INDEX, score, d[i].delivery_tag };
+		const char *hset[4] = { "HSET", UNACKED, d[i].delivery_tag, NULL };
+		size_t hlen[4];
+
+		sb_init(&v[i]);
+		unacked_value(&v[i], &d[i]);
+		hset[3] = v[i].buf;
+		hlen[0] = 4;
+		hlen[1] = strlen(UNACKED);
+		hlen[2] = strlen(d[i].delivery_tag);
+		hlen[3] = v[i].len;
+		redis_pipe_add(&p, 4, zadd, NULL);
+		redis_pipe_add(&p, 4, hset, hlen);
+	}
 	redis_pipe_add(&p, 1, exec, NULL);
 	r = redis_pipe_exec(&p, err);
-	sb_cleanup(&v);
+	for (i = 0; i < n; i++)
+		sb_cleanup(&v[i]);
+	free(v);
 	if (r == NULL)
 		return -1;
 	freeReplyObject(r);
 	return 0;
 }
 
+/* Fill d from a popped element; 0, or -1 when the envelope cannot be decoded (logged). */
+static int
+delivery_from(struct broker_delivery *d, const char *key, size_t keylen, const char *val,
+              size_t len)
+{
+	struct err perr;
+	const cJSON *di;
+
+	broker_delivery_init(d);
+	d->queue = redis_key_queue(key, keylen);
+	d->raw = xstrndup(val, len);
+	d->raw_len = len;
+	err_clear(&perr);
+	if (proto_envelope_decode(d->raw, d->raw_len, NULL, &d->msg, &perr) < 0) {
+		/* kombu acks (drops) what it cannot decode; it was never recorded as unacked. */
+		log_error("Can't decode message body from queue %s: %s (message discarded)",
+		          d->queue, perr.msg);
+		broker_delivery_cleanup(d);
+		return -1;
+	}
+	d->delivery_tag = dup_prop(d->msg.properties, "delivery_tag");
+	if (d->delivery_tag == NULL) {
+		char tag[37];
+
+		broker_uuid4(tag);
+		d->delivery_tag = xstrdup(tag);
+	}
+	di = cJSON_GetObjectItemCaseSensitive(d->msg.properties, "delivery_info");
+	d->exchange = dup_prop(di, "exchange");
+	d->routing_key = dup_prop(di, "routing_key");
+	if (d->exchange == NULL)
+		d->exchange = xstrdup("");
+	if (d->routing_key == NULL)
+		d->routing_key = xstrdup(d->queue);
+	d->redelivered =
+	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(di, "redelivered")) ||
+	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d->msg.headers, "redelivered"));
+	return 0;
+}
+
+/*
+ * One blocking pop over the keys in kombu's order. max == 1 (or a server without BLMPOP):
+ * BRPOP, exactly as kombu. max > 1: BLMPOP ... RIGHT COUNT max, which pops up to max
+ * elements of the first non-empty key in the same order - the same messages n BRPOPs would
+ * take, in one round trip (Redis >= 7.0). Returns the reply (key, elements) or NULL.
+ */
+static redisReply *
+pop(struct broker *b, char **keys, size_t nk, double timeout, size_t max, struct err *err)
+{
+	const char **av = xcalloc(nk + 8, sizeof(char *));
+	char tmo[24], nks[24], cnt[24];
+	redisReply *r;
+	size_t i, a = 0;
+
+	snprintf(tmo, sizeof(tmo), "%d", timeout < 1 ? 1 : (int)(timeout + 0.999));
+	if (max > 1 && !b->no_lmpop) {
+		snprintf(nks, sizeof(nks), "%zu", nk);
+		snprintf(cnt, sizeof(cnt), "%zu", max);
+		av[a++] = "BLMPOP";
+		av[a++] = tmo;
+		av[a++] = nks;
+		for (i = 0; i < nk; i++)
+			av[a++] = keys[i];
+		av[a++] = "RIGHT";
+		av[a++] = "COUNT";
+		av[a++] = cnt;
+		r = redis_cmd(b->c, err, (int)a, av);
+		if (r != NULL || err->cls != ERR_INVALID) {
+			free(av);
+			return r;
+		}
+		b->no_lmpop = 1; /* an older server: ERR unknown command */
+		err_clear(err);
+		a = 0;
+	}
+	av[a++] = "BRPOP";
+	for (i = 0; i < nk; i++)
+		av[a++] = keys[i];
+	av[a++] = tmo;
+	r = redis_cmd(b->c, err, (int)a, av);
+	free(av);
+	return r;
+}
+
 static int
 rb_consume(struct broker *b, const char *const *queues, size_t n, double timeout,
-           struct broker_delivery *out, struct err *err)
+           struct broker_delivery *out, size_t max, struct err *err)
 {
 	char **keys;
-	const char **av;
-	char tmo[24];
-	redisReply *r;
-	size_t i, nk;
-	struct err perr;
-	struct broker_delivery d;
-	const cJSON *di;
-	int rc = -1;
+	redisReply *r, *key, *vals[1], **elems;
+	size_t i, nk, nel, got = 0;
 
 	sync_order(b, queues, n);
 	keys = redis_brpop_keys((const char *const *)b->order, b->norder);
 	nk = ARRAY_LEN(priority_steps) * b->norder;
-	av = xcalloc(nk + 2, sizeof(char *));
-	av[0] = "BRPOP";
-	for (i = 0; i < nk; i++)
-		av[i + 1] = keys[i];
-	snprintf(tmo, sizeof(tmo), "%d", timeout < 1 ? 1 : (int)(timeout + 0.999));
-	av[nk + 1] = tmo;
-	r = redis_cmd(b->c, err, (int)nk + 2, av);
+	r = pop(b, keys, nk, timeout, max, err);
 	for (i = 0; i < nk; i++)
 		free(keys[i]);
 	free(keys);
-	free(av);
 	if (r == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_NIL) {
@@ -411,56 +496,42 @@ rb_consume(struct broker *b, const char *const *queues, size_t n, double timeout
 		return 0;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[1]->type != REDIS_REPLY_STRING) {
+	    r->element[0]->type != REDIS_REPLY_STRING) {
 		freeReplyObject(r);
-		return err_set(err, ERR_INVALID, "redis BRPOP: unexpected reply");
+		return err_set(err, ERR_INVALID, "redis pop: unexpected reply");
 	}
-	broker_delivery_init(&d);
-	d.queue = redis_key_queue(r->element[0]->str, r->element[0]->len);
-	d.raw = xstrndup(r->element[1]->str, r->element[1]->len);
-	d.raw_len = r->element[1]->len;
-	freeReplyObject(r);
-	redis_rotate(b->order, b->norder, d.queue);
-	err_clear(&perr);
-	if (proto_envelope_decode(d.raw, d.raw_len, NULL, &d.msg, &perr) < 0) {
-		/* kombu acks (drops) what it cannot decode; it was never recorded as unacked. */
-		log_error("Can't decode message body from queue %s: %s (message discarded)",
-		          d.queue, perr.msg);
-		broker_delivery_cleanup(&d);
-		return 0;
+	key = r->element[0];
+	if (r->element[1]->type == REDIS_REPLY_ARRAY) { /* BLMPOP */
+		elems = r->element[1]->element;
+		nel = r->element[1]->elements;
+	} else {
+		vals[0] = r->element[1];
+		elems = vals;
+		nel = 1;
 	}
-	d.delivery_tag = dup_prop(d.msg.properties, "delivery_tag");
-	if (d.delivery_tag == NULL) {
-		char tag[37];
+	for (i = 0; i < nel && got < max; i++) {
+		if (elems[i]->type != REDIS_REPLY_STRING)
+			continue;
+		if (delivery_from(&out[got], key->str, key->len, elems[i]->str, elems[i]->len) == 0)
+			got++;
+	}
+	if (got > 0)
+		redis_rotate(b->order, b->norder, out[0].queue);
+	if (got > 0 && record_unacked(b, out, got, err) < 0) {
+		/* Popped but not recorded: push them back at the head so nothing is lost. */
+		for (i = got; i-- > 0;) {
+			const char *rp[3] = { "RPUSH", out[i].queue, out[i].raw };
+			size_t rl[3] = { 5, strlen(out[i].queue), out[i].raw_len };
+			struct err e2;
 
-		broker_uuid4(tag);
-		d.delivery_tag = xstrdup(tag);
-	}
-	di = cJSON_GetObjectItemCaseSensitive(d.msg.properties, "delivery_info");
-	d.exchange = dup_prop(di, "exchange");
-	d.routing_key = dup_prop(di, "routing_key");
-	if (d.exchange == NULL)
-		d.exchange = xstrdup("");
-	if (d.routing_key == NULL)
-		d.routing_key = xstrdup(d.queue);
-	d.redelivered =
-	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(di, "redelivered")) ||
-	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d.msg.headers, "redelivered"));
-	if (record_unacked(b, &d, err) < 0) {
-		/* Popped but not recorded: put it back at the head so nothing is lost. */
-		const char *rp[3] = { "RPUSH", d.queue, d.raw };
-		size_t rl[3] = { 5, strlen(d.queue), d.raw_len };
-		struct err e2;
-		redisReply *rr = redis_cmdv(b->c, &e2, 3, rp, rl);
-
-		freeReplyObject(rr);
-		broker_delivery_cleanup(&d);
+			freeReplyObject(redis_cmdv(b->c, &e2, 3, rp, rl));
+			broker_delivery_cleanup(&out[i]);
+		}
+		freeReplyObject(r);
 		return -1;
 	}
-	*out = d;
-	rc = 1;
-	return rc;
+	freeReplyObject(r);
+	return (int)got;
 }
 
 static int
@@ -488,6 +559,41 @@ static int
 rb_ack(struct broker *b, const char *delivery_tag, struct err *err)
 {
 	return ack_tag(b, delivery_tag, err);
+}
+
+/* Several acks in one MULTI (ZREM and HDEL take many members). */
+static int
+rb_ack_many(struct broker *b, const char *const *tags, size_t n, struct err *err)
+{
+	const char **zrem = xcalloc(n + 2, sizeof(char *)), **hdel = xcalloc(n + 2, sizeof(char *));
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	struct redis_pipe p;
+	redisReply *r;
+	size_t i;
+
+	if (n == 0) {
+		free(zrem);
+		free(hdel);
+		return 0;
+	}
+	zrem[0] = "ZREM";
+	zrem[1] = UNACKED_INDEX;
+	hdel[0] = "HDEL";
+	hdel[1] = UNACKED;
+	for (i = 0; i < n; i++)
+		zrem[i + 2] = hdel[i + 2] = tags[i];
+	redis_pipe_init(&p, b->c);
+	redis_pipe_add(&p, 1, multi, NULL);
+	redis_pipe_add(&p, (int)n + 2, zrem, NULL);
+	redis_pipe_add(&p, (int)n + 2, hdel, NULL);
+	redis_pipe_add(&p, 1, exec, NULL);
+	r = redis_pipe_exec(&p, err);
+	free(zrem);
+	free(hdel);
+	if (r == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
 }
 
 /* Set the redelivered flags of a stored [envelope, exchange, routing_key] value. */
@@ -658,6 +764,7 @@ const struct broker_ops broker_redis_ops = {
 	.publish = rb_publish,
 	.consume = rb_consume,
 	.ack = rb_ack,
+	.ack_many = rb_ack_many,
 	.reject = rb_reject,
 	.restore = rb_restore,
 	.touch = rb_touch,

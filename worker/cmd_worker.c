@@ -36,6 +36,8 @@
 static volatile sig_atomic_t worker_shutdown;
 
 #define RESTORE_EVERY 100.0 /* seconds between visibility restores, as a Python worker */
+#define EXEC_BATCH    32    /* inline tasks an executor takes at once */
+#define CONSUME_MAX   64    /* messages taken per broker round trip */
 
 static void
 on_signal(int sig)
@@ -80,30 +82,39 @@ executor_main(void *arg)
 	conn.beops = p->beops;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		struct exec_request *r;
+		struct exec_request *batch[EXEC_BATCH];
+		size_t n = 0, i;
 
 		while (p->head == NULL && !p->stopping)
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->head == NULL)
 			break;
-		r = p->head;
-		p->head = r->next;
-		if (p->head == NULL)
-			p->tail = NULL;
-		r->next = NULL;
-		p->queued--;
-		p->running++;
-		if (r->acks_late)
-			p->active_tags[ex->index] = xstrdup(r->delivery_tag);
+		/* One maintenance request, or a run of consecutive inline tasks. */
+		do {
+			struct exec_request *r = p->head;
+
+			if (n > 0 && !exec_is_inline(r))
+				break;
+			p->head = r->next;
+			if (p->head == NULL)
+				p->tail = NULL;
+			r->next = NULL;
+			p->queued--;
+			batch[n++] = r;
+		} while (p->head != NULL && exec_is_inline(batch[0]) && n < EXEC_BATCH);
+		p->running += n;
+		if (n == 1 && batch[0]->acks_late)
+			p->active_tags[ex->index] = xstrdup(batch[0]->delivery_tag);
 		pthread_mutex_unlock(&p->mu);
 
-		exec_handle(p->s, &conn, r, &p->cold);
-		exec_request_free(r);
+		exec_handle_batch(p->s, &conn, batch, n, &p->cold);
+		for (i = 0; i < n; i++)
+			exec_request_free(batch[i]);
 
 		pthread_mutex_lock(&p->mu);
 		free(p->active_tags[ex->index]);
 		p->active_tags[ex->index] = NULL;
-		p->running--;
+		p->running -= n;
 		pthread_cond_broadcast(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -411,9 +422,10 @@ consume_loop(struct loop *L)
 	double last_restore = 0;
 
 	while (worker_shutdown == 0) {
-		struct broker_delivery d;
+		struct broker_delivery d[CONSUME_MAX];
 		struct err e;
 		double now = exec_now(), tmo = 1.0;
+		size_t room, i;
 		int rc;
 
 		if (L->conn.broker == NULL && main_connect(L) < 0)
@@ -430,10 +442,14 @@ consume_loop(struct loop *L)
 			               L->held != NULL ? fmin(1.0, L->held->eta - now) : 1.0);
 			continue;
 		}
-		broker_delivery_init(&d);
+		room = CONSUME_MAX;
+		if (L->prefetch > 0)
+			room = L->prefetch - pool_inflight(&L->pool);
+		if (room > CONSUME_MAX)
+			room = CONSUME_MAX;
 		err_clear(&e);
 		rc = L->conn.bops->consume(L->conn.broker, (const char *const *)L->queues,
-		                           L->nqueues, tmo, &d, &e);
+		                           L->nqueues, tmo, d, room, &e);
 		if (rc < 0) {
 			log_warn("consumer: Connection to broker lost: %s. Trying to re-establish "
 			         "the connection...",
@@ -441,8 +457,8 @@ consume_loop(struct loop *L)
 			main_drop(L);
 			continue;
 		}
-		if (rc > 0)
-			on_delivery(L, &d);
+		for (i = 0; i < (size_t)rc; i++)
+			on_delivery(L, &d[i]);
 	}
 }
 

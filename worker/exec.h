@@ -123,6 +123,20 @@ struct exec_conn {
 void exec_handle(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
                  const volatile int *stop);
 
+/*
+ * The same over rs[0..n), sharing round trips: early acks in one MULTI, final results stored
+ * together, late acks in one MULTI. The pool groups only inline tasks (exec_is_inline).
+ */
+void exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn,
+                       struct exec_request **rs, size_t n, const volatile int *stop);
+
+/* A task that runs in the executor thread itself (no child, no database): batchable. */
+static inline bool
+exec_is_inline(const struct exec_request *r)
+{
+	return r->target.kind == EXEC_ACCUMULATE;
+}
+
 /* Store a final state for a request that never reached an executor (NotRegistered, expired). */
 void exec_store_failure(const struct exec_settings *s, struct exec_conn *conn,
                         const struct proto_task *t, enum proto_state st, const char *exc_type,

@@ -199,18 +199,61 @@ do_store(const struct exec_settings *s, struct exec_conn *conn, const char *task
 	}
 }
 
-/* Store one state. exc_* only for exception states; custom for PROTO_STATE_CUSTOM. */
 static void
-store_state(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
-            const char *task_id, enum proto_state st, const char *custom, const cJSON *result,
-            const struct exec_outcome *o, const cJSON *children, const volatile int *stop)
+do_store_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *ids,
+              const cJSON *const *metas, size_t n, const volatile int *stop)
+{
+	if (conn->beops == NULL || n == 0)
+		return;
+	for (;;) {
+		struct err e;
+
+		if (backend_ready(s, conn, stop) < 0)
+			return;
+		err_clear(&e);
+		if (conn->beops->store_many(conn->backend, ids, metas, n, &e) == 0)
+			return;
+		if (e.cls != ERR_TRANSIENT) {
+			tlog(LOG_LVL_ERROR, conn, "cannot store %zu results: %s", n, e.msg);
+			return;
+		}
+		conn->beops->close(conn->backend);
+		conn->backend = NULL;
+	}
+}
+
+static void
+do_ack_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *tags,
+            size_t n, const volatile int *stop)
+{
+	if (n == 0)
+		return;
+	for (;;) {
+		struct err e;
+
+		if (broker_ready(s, conn, stop) < 0)
+			return;
+		err_clear(&e);
+		if (conn->bops->ack_many(conn->broker, tags, n, &e) == 0)
+			return;
+		if (e.cls != ERR_TRANSIENT) {
+			tlog(LOG_LVL_ERROR, conn, "broker: %s (%zu acks)", e.msg, n);
+			return;
+		}
+		broker_drop(conn);
+	}
+}
+
+/* The meta of one state (owned), or NULL (logged). exc_* only for exception states. */
+static cJSON *
+make_meta(struct exec_conn *conn, const struct proto_task *t, const char *task_id,
+          enum proto_state st, const char *custom, const cJSON *result,
+          const struct exec_outcome *o, const cJSON *children)
 {
 	struct proto_result pr;
 	cJSON *meta, *args = NULL;
 	struct err e;
 
-	if (conn->beops == NULL)
-		return;
 	memset(&pr, 0, sizeof(pr));
 	pr.task_id = task_id;
 	pr.state = st;
@@ -234,10 +277,24 @@ store_state(const struct exec_settings *s, struct exec_conn *conn, const struct 
 	meta = proto_result_new(&pr, PROTO_RESULT_BACKEND, &e);
 	if (meta == NULL)
 		tlog(LOG_LVL_ERROR, conn, "cannot encode result of %s: %s", task_id, e.msg);
-	else
+	cJSON_Delete(args);
+	return meta;
+}
+
+/* Store one state now. */
+static void
+store_state(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
+            const char *task_id, enum proto_state st, const char *custom, const cJSON *result,
+            const struct exec_outcome *o, const cJSON *children, const volatile int *stop)
+{
+	cJSON *meta;
+
+	if (conn->beops == NULL)
+		return;
+	meta = make_meta(conn, t, task_id, st, custom, result, o, children);
+	if (meta != NULL)
 		do_store(s, conn, task_id, meta, stop);
 	cJSON_Delete(meta);
-	cJSON_Delete(args);
 }
 
 void
@@ -647,86 +704,150 @@ log_exc(struct exec_conn *conn, enum log_level lvl, const struct proto_task *t, 
 		     o->exc_msg);
 }
 
-void
-exec_handle(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
-            const volatile int *stop)
+/*
+ * After the run: retry, callbacks, log line; returns the final meta to store (owned, NULL =
+ * nothing to store) and may ack/requeue itself (r->acked).
+ */
+static cJSON *
+finish(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
+       struct exec_outcome *o, double runtime, const volatile int *stop)
 {
 	const struct proto_task *t = r->task;
-	struct exec_outcome o;
-	double t0, runtime;
+	cJSON *meta = NULL;
 
-	exec_outcome_init(&o);
-	if (!r->acks_late && !r->acked) {
-		do_broker(s, conn, BOP_ACK, r->delivery_tag, stop);
-		r->acked = true;
-	}
-	if (t->has_expires && (double)t->expires.usec / 1e6 < exec_now()) {
-		exec_outcome_fail(&o, EXEC_REVOKED, "TaskRevokedError", "celery.exceptions",
-		                  "expired");
-		tlog(LOG_LVL_INFO, conn, "Discarding revoked task: %s[%s]", task_name(t), t->id);
-		store_state(s, conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, &o, NULL, stop);
-		goto done;
-	}
-	if (s->track_started) {
-		cJSON *meta = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(meta, "pid", (double)getpid());
-		cJSON_AddStringToObject(meta, "hostname", s->hostname);
-		store_state(s, conn, t, t->id, PROTO_STATE_STARTED, NULL, meta, NULL, NULL, stop);
-		cJSON_Delete(meta);
-	}
-	t0 = mono();
-	run_task(s, conn, r, &o, stop);
-	runtime = mono() - t0;
-	if (o.state == EXEC_RETRY) {
+	if (o->state == EXEC_RETRY) {
 		if (t->retries < s->max_retries && send_retry(s, conn, r, stop) == 0) {
 			tlog(LOG_LVL_INFO, conn, "Task %s[%s] retry: Retry in %gs: %s('%s')",
-			     task_name(t), t->id, s->retry_delay, o.exc_type, o.exc_msg);
-			store_state(s, conn, t, t->id, PROTO_STATE_RETRY, NULL, NULL, &o, NULL,
-			            stop);
-			goto done;
+			     task_name(t), t->id, s->retry_delay, o->exc_type, o->exc_msg);
+			return make_meta(conn, t, t->id, PROTO_STATE_RETRY, NULL, NULL, o, NULL);
 		}
-		o.state = EXEC_FAILURE;
+		o->state = EXEC_FAILURE;
 	}
-	switch (o.state) {
+	switch (o->state) {
 	case EXEC_SUCCESS: {
-		cJSON *children = send_success_children(s, conn, t, o.result, stop);
+		cJSON *children = NULL;
 
+		if (t->callbacks != NULL || cJSON_GetArraySize(t->chain) > 0)
+			children = send_success_children(s, conn, t, o->result, stop);
 		if (log_enabled(LOG_LVL_INFO)) {
-			char *repr = proto_repr(o.result);
+			char *repr = proto_repr(o->result);
 
 			tlog(LOG_LVL_INFO, conn, "Task %s[%s] succeeded in %.6gs: %s", task_name(t),
 			     t->id, runtime, repr != NULL ? repr : "None");
 			free(repr);
 		}
 		if (!t->ignore_result)
-			store_state(s, conn, t, t->id, PROTO_STATE_SUCCESS, NULL, o.result, NULL,
-			            children, stop);
+			meta = make_meta(conn, t, t->id, PROTO_STATE_SUCCESS, NULL, o->result, NULL,
+			                 children);
 		cJSON_Delete(children);
-		break;
+		return meta;
 	}
+	case EXEC_REVOKED:
+		tlog(LOG_LVL_INFO, conn, "Discarding revoked task: %s[%s]", task_name(t), t->id);
+		return make_meta(conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, o, NULL);
 	case EXEC_LOST:
 		if (r->acks_late) {
 			/* Redelivered, and no FAILURE stored (task_reject_on_worker_lost). */
-			log_exc(conn, LOG_LVL_ERROR, t, "lost, message restored", &o);
+			log_exc(conn, LOG_LVL_ERROR, t, "lost, message restored", o);
 			do_broker(s, conn, BOP_REQUEUE, r->delivery_tag, stop);
 			r->acked = true;
-			goto done;
+			return NULL;
 		}
 		/* early ack: the message is gone, store the failure */
 		__attribute__((fallthrough));
 	case EXEC_FAILURE:
 	case EXEC_RETRY:
-	case EXEC_REVOKED:
-		log_exc(conn, LOG_LVL_ERROR, t, "raised unexpected", &o);
-		store_state(s, conn, t, t->id, PROTO_STATE_FAILURE, NULL, NULL, &o, NULL, stop);
-		send_failure_children(s, conn, t, &o, stop);
-		break;
+		log_exc(conn, LOG_LVL_ERROR, t, "raised unexpected", o);
+		meta = make_meta(conn, t, t->id, PROTO_STATE_FAILURE, NULL, NULL, o, NULL);
+		/* Celery stores the failure before the errbacks run. */
+		if (meta != NULL && conn->beops != NULL)
+			do_store(s, conn, t->id, meta, stop);
+		cJSON_Delete(meta);
+		send_failure_children(s, conn, t, o, stop);
+		return NULL;
 	}
-done:
-	if (!r->acked) {
-		do_broker(s, conn, BOP_ACK, r->delivery_tag, stop);
-		r->acked = true;
+	return NULL;
+}
+
+/* Acknowledge every request of rs[0..n) that still needs it and whose turn it is. */
+static void
+ack_batch(const struct exec_settings *s, struct exec_conn *conn, struct exec_request **rs, size_t n,
+          bool late, const volatile int *stop)
+{
+	const char **tags = xcalloc(n + 1, sizeof(char *));
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!rs[i]->acked && (late || !rs[i]->acks_late)) {
+			tags[k++] = rs[i]->delivery_tag;
+			rs[i]->acked = true;
+		}
 	}
-	exec_outcome_cleanup(&o);
+	if (k == 1)
+		do_broker(s, conn, BOP_ACK, tags[0], stop);
+	else
+		do_ack_many(s, conn, tags, k, stop);
+	free(tags);
+}
+
+/*
+ * The lifecycle over a batch: 1. early acks (one MULTI); 2. per request: expiry, STARTED, run,
+ * retry/callbacks/log; 3. the final metas stored in two round trips; 4. late acks. Batches of
+ * more than one are cheap inline tasks (celery.accumulate) grouped by the pool; a maintenance
+ * request always comes alone.
+ */
+void
+exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn, struct exec_request **rs,
+                  size_t n, const volatile int *stop)
+{
+	cJSON **metas = xcalloc(n + 1, sizeof(cJSON *));
+	const char **ids = xcalloc(n + 1, sizeof(char *));
+	size_t i, nm = 0;
+
+	ack_batch(s, conn, rs, n, false, stop);
+	for (i = 0; i < n; i++) {
+		struct exec_request *r = rs[i];
+		const struct proto_task *t = r->task;
+		struct exec_outcome o;
+		double t0, runtime = 0;
+
+		exec_outcome_init(&o);
+		if (t->has_expires && (double)t->expires.usec / 1e6 < exec_now()) {
+			exec_outcome_fail(&o, EXEC_REVOKED, "TaskRevokedError", "celery.exceptions",
+			                  "expired");
+		} else {
+			if (s->track_started) {
+				cJSON *m = cJSON_CreateObject();
+
+				cJSON_AddNumberToObject(m, "pid", (double)getpid());
+				cJSON_AddStringToObject(m, "hostname", s->hostname);
+				store_state(s, conn, t, t->id, PROTO_STATE_STARTED, NULL, m, NULL,
+				            NULL, stop);
+				cJSON_Delete(m);
+			}
+			t0 = mono();
+			run_task(s, conn, r, &o, stop);
+			runtime = mono() - t0;
+		}
+		metas[nm] = finish(s, conn, r, &o, runtime, stop);
+		if (metas[nm] != NULL)
+			ids[nm++] = t->id;
+		exec_outcome_cleanup(&o);
+	}
+	if (nm == 1)
+		do_store(s, conn, ids[0], metas[0], stop);
+	else
+		do_store_many(s, conn, ids, (const cJSON *const *)metas, nm, stop);
+	ack_batch(s, conn, rs, n, true, stop);
+	for (i = 0; i < nm; i++)
+		cJSON_Delete(metas[i]);
+	free(metas);
+	free(ids);
+}
+
+void
+exec_handle(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
+            const volatile int *stop)
+{
+	exec_handle_batch(s, conn, &r, 1, stop);
 }

@@ -84,8 +84,9 @@ start_worker() { # NAME ARGS...
 	wait_until 20 grep -q 'ready\.' "$HARNESS_DIR/w$name.log"
 }
 
-# One worker for the time-limit and crash scenarios: soft 1 s by default.
-start_worker lim -c 2 -Q lq --track-started --soft-time-limit 1 --retry-delay 1 \
+# One worker for the time-limit and crash scenarios: soft 3 s by default (below the 5 s lock
+# timeout of the operations, long enough to see STARTED).
+start_worker lim -c 2 -Q lq --track-started --soft-time-limit 3 --retry-delay 1 \
 	--max-retries 1 || fail "worker not ready"
 LIM=$WPID
 
