@@ -161,6 +161,25 @@ eta_held() {
 }
 check "ETA beyond the visibility timeout: score kept fresh, runs once" eta_held
 
+cold() {
+	lock_auditlog || return 1
+	start_worker cold -c 1 -Q kq --acks-late || return 1
+	pid=$WPID
+	id=$(c send maintenance.logs '{"database": "pg"}' kq) || return 1
+	wait_until 20 someone_waits || return 1
+	kill -TERM "$pid"
+	kill -QUIT "$pid"
+	wait_until 10 sh -c "! { [ -r /proc/$pid/stat ] && ! grep -q ') Z ' /proc/$pid/stat; }" \
+		|| { echo "# cold shutdown did not exit"; return 1; }
+	wait "$pid"
+	unlock_auditlog
+	echo "# queue kq: $(redis-cli -p "$REDIS_PORT" llen kq), unacked: $(redis-cli -p "$REDIS_PORT" hlen unacked)"
+	[ "$(redis-cli -p "$REDIS_PORT" llen kq)" = 1 ] &&
+		[ "$(redis-cli -p "$REDIS_PORT" hlen unacked)" = 0 ] &&
+		c meta "$id" | grep -q '^PENDING'
+}
+check "TERM then QUIT (cold) with acks_late: exits at once, message back in its queue" cold
+
 kill -TERM "$LIM"
 wait "$LIM"
 check "worker lim exits 0 on SIGTERM" [ $? = 0 ]
