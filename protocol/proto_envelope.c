@@ -18,7 +18,8 @@ proto_envelope_decode(const void *buf, size_t len, const struct proto_limits *li
                       struct proto_msg *out, struct err *err)
 {
 	cJSON *env = NULL;
-	const cJSON *body, *headers, *props, *be;
+	const cJSON *body, *be;
+	cJSON *headers, *props;
 	char *ct = NULL, *ce = NULL;
 	void *raw = NULL;
 	size_t raw_len = 0;
@@ -66,8 +67,9 @@ proto_envelope_decode(const void *buf, size_t len, const struct proto_limits *li
 		        "envelope.properties.body_encoding: unsupported (only base64)");
 		goto fail;
 	}
-	out->headers = cJSON_IsObject(headers) ? cJSON_Duplicate(headers, 1) : cJSON_CreateObject();
-	out->properties = cJSON_Duplicate(props, 1);
+	out->headers = cJSON_IsObject(headers) ? cJSON_DetachItemViaPointer(env, headers)
+	                                       : cJSON_CreateObject();
+	out->properties = cJSON_DetachItemViaPointer(env, props);
 	out->content_type = ct;
 	out->content_encoding = ce;
 	out->body = raw;
@@ -97,13 +99,21 @@ is_placed_property(const char *key)
 	return false;
 }
 
+/* The envelope only lives until it is printed: refer to the message's values, don't copy. */
+static void
+add_ref(cJSON *dst, const char *key, const cJSON *v)
+{
+	if (!cJSON_AddItemReferenceToObject(dst, key, (cJSON *)v))
+		abort();
+}
+
 static void
 copy_prop(cJSON *dst, const cJSON *src, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
 
 	if (v != NULL)
-		add_item(dst, key, cJSON_Duplicate(v, 1));
+		add_ref(dst, key, v);
 }
 
 char *
@@ -130,7 +140,8 @@ proto_envelope_encode(const struct proto_msg *m, const char *exchange, const cha
 	add_str_or_null(env, "content-type",
 	                m->content_type != NULL ? m->content_type : "application/data");
 	add_item(env, "headers",
-	         m->headers != NULL ? cJSON_Duplicate(m->headers, 1) : cJSON_CreateObject());
+	         m->headers != NULL ? cJSON_CreateObjectReference(m->headers->child)
+	                            : cJSON_CreateObject());
 	/* 1. kombu's order: correlation_id, reply_to, delivery_mode, then the caller's extras
 	 *    (expiration, periodic_task_name, ...), then delivery_info, priority,
 	 *    body_encoding, delivery_tag. */
@@ -140,14 +151,17 @@ proto_envelope_encode(const struct proto_msg *m, const char *exchange, const cha
 	copy_prop(props, src, "delivery_mode");
 	cJSON_ArrayForEach(x, src) {
 		if (!is_placed_property(x->string))
-			add_item(props, x->string, cJSON_Duplicate(x, 1));
+			add_ref(props, x->string, x);
 	}
 	di = cJSON_CreateObject();
 	add_str_or_null(di, "exchange", exchange);
 	add_str_or_null(di, "routing_key", routing_key);
 	add_item(props, "delivery_info", di);
 	x = cJSON_GetObjectItemCaseSensitive(src, "priority");
-	add_item(props, "priority", x != NULL ? cJSON_Duplicate(x, 1) : cJSON_CreateNumber(0));
+	if (x != NULL)
+		add_ref(props, "priority", x);
+	else
+		add_item(props, "priority", cJSON_CreateNumber(0));
 	add_str_or_null(props, "body_encoding", "base64");
 	add_str_or_null(props, "delivery_tag", delivery_tag);
 	add_item(env, "properties", props);

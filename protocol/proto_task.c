@@ -138,21 +138,22 @@ read_common(const cJSON *obj, const char *path, struct proto_task *t, struct err
 	return 0;
 }
 
+/* Moves args and kwargs out of the decoded body (which the caller owns and frees). */
 static int
-read_args(const cJSON *args, const cJSON *kwargs, const char *apath, const char *kpath,
+read_args(cJSON *body, cJSON *args, cJSON *kwargs, const char *apath, const char *kpath,
           struct proto_task *t, struct err *err)
 {
 	if (args != NULL && !cJSON_IsNull(args)) {
 		if (!cJSON_IsArray(args))
 			return err_set(err, ERR_INVALID, "%s: args must be a list", apath);
 		cJSON_Delete(t->args);
-		t->args = cJSON_Duplicate(args, 1);
+		t->args = cJSON_DetachItemViaPointer(body, args);
 	}
 	if (kwargs != NULL && !cJSON_IsNull(kwargs)) {
 		if (!cJSON_IsObject(kwargs))
 			return err_set(err, ERR_INVALID, "%s: kwargs must be an object", kpath);
 		cJSON_Delete(t->kwargs);
-		t->kwargs = cJSON_Duplicate(kwargs, 1);
+		t->kwargs = cJSON_DetachItemViaPointer(body, kwargs);
 	}
 	return 0;
 }
@@ -171,7 +172,7 @@ read_chord(const cJSON *obj, const char *path, struct proto_task *t, struct err 
 }
 
 static int
-decode_v2(const cJSON *headers, const cJSON *body, struct proto_task *t, struct err *err)
+decode_v2(const cJSON *headers, cJSON *body, struct proto_task *t, struct err *err)
 {
 	const cJSON *embed, *h;
 
@@ -187,10 +188,11 @@ decode_v2(const cJSON *headers, const cJSON *body, struct proto_task *t, struct 
 	if (!cJSON_IsArray(body) || cJSON_GetArraySize(body) != 3)
 		return err_set(err, ERR_INVALID,
 		               "body: protocol 2 body must be [args, kwargs, embed]");
-	if (read_args(cJSON_GetArrayItem(body, 0), cJSON_GetArrayItem(body, 1), "body[0]",
+	/* Take the embed before read_args moves args and kwargs out and shifts the indexes. */
+	embed = cJSON_GetArrayItem(body, 2);
+	if (read_args(body, cJSON_GetArrayItem(body, 0), cJSON_GetArrayItem(body, 1), "body[0]",
 	              "body[1]", t, err) < 0)
 		return -1;
-	embed = cJSON_GetArrayItem(body, 2);
 	if (field_is_null(embed))
 		return 0;
 	if (!cJSON_IsObject(embed))
@@ -203,7 +205,7 @@ decode_v2(const cJSON *headers, const cJSON *body, struct proto_task *t, struct 
 }
 
 static int
-decode_v1(const cJSON *body, struct proto_task *t, struct err *err)
+decode_v1(cJSON *body, struct proto_task *t, struct err *err)
 {
 	t->version = PROTO_V1;
 	if (read_common(body, "body", t, err) < 0 ||
@@ -214,7 +216,7 @@ decode_v1(const cJSON *body, struct proto_task *t, struct err *err)
 		return -1;
 	if (t->group == NULL && field_str(body, "taskset", "body", &t->group, err) < 0)
 		return -1;
-	if (read_args(cJSON_GetObjectItemCaseSensitive(body, "args"),
+	if (read_args(body, cJSON_GetObjectItemCaseSensitive(body, "args"),
 	              cJSON_GetObjectItemCaseSensitive(body, "kwargs"), "body.args", "body.kwargs",
 	              t, err) < 0)
 		return -1;

@@ -235,8 +235,11 @@ encode_body(const struct proto_task *t)
 	cJSON *body = cJSON_CreateArray();
 	cJSON *embed = cJSON_CreateObject();
 
-	add_elem(body, t->args != NULL ? cJSON_Duplicate(t->args, 1) : cJSON_CreateArray());
-	add_elem(body, t->kwargs != NULL ? cJSON_Duplicate(t->kwargs, 1) : cJSON_CreateObject());
+	/* References, not copies: the body only lives until it is serialized. */
+	add_elem(body, t->args != NULL ? cJSON_CreateArrayReference(t->args->child)
+	                               : cJSON_CreateArray());
+	add_elem(body, t->kwargs != NULL ? cJSON_CreateObjectReference(t->kwargs->child)
+	                                 : cJSON_CreateObject());
 	add_item(embed, "callbacks", dup_or_null(t->callbacks));
 	add_item(embed, "errbacks", dup_or_null(t->errbacks));
 	add_item(embed, "chain", dup_or_null(t->chain));
