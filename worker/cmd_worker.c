@@ -54,6 +54,7 @@ struct pool {
 	pthread_cond_t done_cv;           /* a request finished */
 	struct exec_request *head, *tail; /* ready, not started (owned) */
 	size_t queued, running;
+	size_t running_late; /* running acks_late requests: still unacked */
 	int stopping;
 	volatile int cold; /* passed to executors as their stop flag */
 	const struct exec_settings *s;
@@ -83,6 +84,7 @@ executor_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct exec_request *batch[EXEC_BATCH];
+		bool late[EXEC_BATCH];
 		size_t n = 0, i;
 
 		while (p->head == NULL && !p->stopping)
@@ -103,15 +105,22 @@ executor_main(void *arg)
 			batch[n++] = r;
 		} while (p->head != NULL && exec_is_inline(batch[0]) && n < EXEC_BATCH);
 		p->running += n;
+		for (i = 0; i < n; i++)
+			p->running_late += batch[i]->acks_late;
+		pthread_cond_broadcast(&p->done_cv); /* prefetch slots of early acks are free */
 		if (n == 1 && batch[0]->acks_late)
 			p->active_tags[ex->index] = xstrdup(batch[0]->delivery_tag);
 		pthread_mutex_unlock(&p->mu);
 
 		exec_handle_batch(p->s, &conn, batch, n, &p->cold);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			late[i] = batch[i]->acks_late;
 			exec_request_free(batch[i]);
+		}
 
 		pthread_mutex_lock(&p->mu);
+		for (i = 0; i < n; i++)
+			p->running_late -= late[i];
 		free(p->active_tags[ex->index]);
 		p->active_tags[ex->index] = NULL;
 		p->running -= n;
@@ -140,6 +149,23 @@ pool_push(struct pool *p, struct exec_request *r)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/*
+ * Deliveries not yet acknowledged, which kombu's prefetch limit counts: queued requests and
+ * running acks_late ones (an early-ack request is acked as it starts, as in Celery's prefork
+ * pool, so it no longer holds a prefetch slot).
+ */
+static size_t
+pool_unacked(struct pool *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->queued + p->running_late;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+/* Requests received and not finished. */
 static size_t
 pool_inflight(struct pool *p)
 {
@@ -437,14 +463,14 @@ consume_loop(struct loop *L)
 		}
 		if (L->conn.broker == NULL)
 			continue;
-		if (L->prefetch > 0 && pool_inflight(&L->pool) >= L->prefetch) {
+		if (L->prefetch > 0 && pool_unacked(&L->pool) >= L->prefetch) {
 			pool_wait_done(&L->pool,
 			               L->held != NULL ? fmin(1.0, L->held->eta - now) : 1.0);
 			continue;
 		}
 		room = CONSUME_MAX;
 		if (L->prefetch > 0)
-			room = L->prefetch - pool_inflight(&L->pool);
+			room = L->prefetch - pool_unacked(&L->pool);
 		if (room > CONSUME_MAX)
 			room = CONSUME_MAX;
 		err_clear(&e);
