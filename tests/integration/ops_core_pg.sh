@@ -15,6 +15,7 @@ W=$HARNESS_DIR
 psql_() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"; }
 q() { psql_ -d "${DB:-opscore}" -At -c "$1"; }
 jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
+activity() { q "SELECT string_agg(application_name || ':' || state || ':' || coalesce(wait_event, '-') || ':' || left(query, 60), ' | ') FROM pg_stat_activity WHERE datname = 'opscore'"; }
 expect() { [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"; }
 
 psql_ -d opscore -f "$JANITOR_SRCDIR/tests/sql/django-postgres.sql" >/dev/null || fail "schema"
@@ -36,8 +37,16 @@ expect "dry-run rows" "$(jget "$W/dry.json" 'd["logs"]["rows_deleted"]')" 95
 expect "dry-run flag" "$(jget "$W/dry.json" 'd["metadata"]["dry_run"]')" True
 expect "rows after dry run" "$(q 'SELECT count(*) FROM core_auditlog')" 97
 
-# Real run: 95 deleted in 10 batches, the row exactly at the cut-off stays.
+# Real run: 95 deleted in 10 batches, the row exactly at the cut-off stays. A trigger records
+# the transaction id of every deleted row: ten distinct, committed transactions.
+q "CREATE TABLE deleted_by (txid bigint, n int);
+	CREATE FUNCTION note_delete() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$BEGIN INSERT INTO deleted_by VALUES (txid_current(), 1); RETURN OLD; END\$\$;
+	CREATE TRIGGER note_delete AFTER DELETE ON core_auditlog FOR EACH ROW EXECUTE FUNCTION note_delete()"
 run --operation logs --output json >"$W/real.json" || fail "logs exited $?"
+expect "transactions that deleted rows" "$(q 'SELECT count(DISTINCT txid) FROM deleted_by')" 10
+expect "largest transaction" "$(q 'SELECT max(c) FROM (SELECT count(*) c FROM deleted_by GROUP BY txid) s')" 10
+q "DROP TRIGGER note_delete ON core_auditlog"
 expect "deleted" "$(jget "$W/real.json" 'd["logs"]["rows_deleted"]')" 95
 expect "batches" "$(jget "$W/real.json" 'd["logs"]["details"]["Audit Logs"]["batches"]')" 10
 expect "details days" "$(jget "$W/real.json" 'd["logs"]["details"]["Audit Logs"]["days"]')" 90
@@ -75,21 +84,23 @@ expect "sessions left" "$(q 'SELECT string_agg(session_key, $$,$$ ORDER BY sessi
 KEY=$("$PY" -c 'h = 2166136261
 for b in b"op-logs": h = ((h ^ b) * 16777619) & 0xffffffff
 print(h - 2**32 if h >= 2**31 else h)')
-PGAPPNAME=holder psql_ -d opscore -c "SELECT pg_advisory_lock(1245794889, $KEY)" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+PGAPPNAME=holder psql_ -d opscore -c "SELECT pg_advisory_lock(1245794889, $KEY)" -c "SELECT pg_sleep(120)" >/dev/null 2>"$W/holder.err" &
 harness_at_exit "kill $! 2>/dev/null"
-wait_until 20 test "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1245794889 AND granted")" = 1 || fail "holder never took the lock"
+advisory_held() { [ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1245794889 AND granted")" = "$1" ]; }
+wait_until 20 advisory_held 1 || fail "holder never took the lock: $(activity)"
 audit $((CUT - 5)) 3
 run --operation logs --output json >"$W/locked.json" || fail "locked run exited $?"
 expect "locked status" "$(jget "$W/locked.json" 'd["logs"]["status"]')" skipped
 expect "locked reason" "$(jget "$W/locked.json" 'd["logs"]["reason"]')" locked
 expect "nothing deleted while locked" "$(q 'SELECT count(*) FROM core_auditlog')" 5
 q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'holder'" >/dev/null
-wait_until 20 test "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 || fail "lock not released"
+wait_until 20 advisory_held 0 || fail "lock not released"
 
 # A table lock held longer than lock_timeout: the run fails cleanly, it does not wait.
-PGAPPNAME=holder2 psql_ -d opscore -c "BEGIN; LOCK TABLE core_auditlog IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT" >/dev/null 2>&1 &
+PGAPPNAME=holder2 psql_ -d opscore -c "BEGIN; LOCK TABLE core_auditlog IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT" >/dev/null 2>"$W/holder2.err" &
 harness_at_exit "kill $! 2>/dev/null"
-wait_until 20 test "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'core_auditlog' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 || fail "holder2 never locked the table"
+table_locked() { [ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'core_auditlog' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ]; }
+wait_until 20 table_locked || fail "holder2 never locked the table: $(activity) $(cat "$W/holder2.err")"
 t0=$(date +%s)
 run --operation logs --output json >"$W/timeout.json"
 rc=$?
@@ -122,6 +133,12 @@ expect "unreachable exit" $? 1
 expect "one line" "$(wc -l <"$W/err")" 1
 expect "nothing on stdout" "$(wc -c <"$W/out")" 0
 "$JANITOR" run --all --database "mysql://x" 2>"$W/err"; expect "bad URL exit" $? 1
+printf '[databases]\ndefault = %s\n[maintenance]\nsessions_batch = 5\n' "$URL" >"$W/db.ini"
+env -u DATABASE_URL "$JANITOR" run --config "$W/db.ini" --operation sessions --output json >"$W/ini.json" || fail "[databases] default not used"
+expect "ini batch" "$(jget "$W/ini.json" 'd["sessions"]["details"]["batch_size"]')" 5
+printf '[maintenance]\nlogs_batch = many\n' >"$W/bad.ini"
+"$JANITOR" run --config "$W/bad.ini" --database "$URL" --operation logs 2>"$W/err"; expect "bad ini exit" $? 1
+grep -q 'logs_batch' "$W/err" || fail "bad config error does not name the key"
 DATABASE_URL="$URL" "$JANITOR" run --operation sessions --output json >"$W/env.json" || fail "DATABASE_URL not used"
 expect "env database" "$(jget "$W/env.json" 'd["metadata"]["database"]')" opscore
 echo "ok: ops_core_pg"
