@@ -7,10 +7,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run_int.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 #define BAR_WIDTH 30
 
@@ -159,12 +161,88 @@ run_print_text(FILE *f, const cJSON *doc)
 	sb_cleanup(&sb);
 }
 
+#define MAX_COLS 16
+
+/* A cell as text: strings as they are, numbers and the rest as JSON. Caller frees. */
+static char *
+cell_text(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	return cJSON_PrintUnformatted(v);
+}
+
+static bool
+is_scalar(const cJSON *v)
+{
+	return !cJSON_IsObject(v) && !cJSON_IsArray(v);
+}
+
+/* An array of flat objects (rows from a catalog query) prints as an aligned table. */
+static bool
+is_table(const cJSON *v)
+{
+	const cJSON *row, *cell;
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+		return false;
+	cJSON_ArrayForEach(row, v) {
+		if (!cJSON_IsObject(row) || cJSON_GetArraySize(row) > MAX_COLS)
+			return false;
+		cJSON_ArrayForEach(cell, row)
+			if (!is_scalar(cell))
+				return false;
+	}
+	return true;
+}
+
+static void
+print_table(FILE *f, const cJSON *rows, int depth)
+{
+	const cJSON *first = cJSON_GetArrayItem(rows, 0), *row, *key;
+	int width[MAX_COLS] = { 0 }, c;
+	char *t;
+
+	c = 0;
+	cJSON_ArrayForEach(key, first)
+		width[c++] = (int)strlen(key->string);
+	cJSON_ArrayForEach(row, rows) {
+		c = 0;
+		cJSON_ArrayForEach(key, first) {
+			t = cell_text(cJSON_GetObjectItemCaseSensitive(row, key->string));
+			if (t != NULL && (int)strlen(t) > width[c])
+				width[c] = (int)strlen(t);
+			free(t);
+			c++;
+		}
+	}
+	fprintf(f, "\n%*s", depth * 2, "");
+	c = 0;
+	cJSON_ArrayForEach(key, first)
+		fprintf(f, "%-*s  ", width[c++], key->string);
+	fprintf(f, "\n");
+	cJSON_ArrayForEach(row, rows) {
+		fprintf(f, "%*s", depth * 2, "");
+		c = 0;
+		cJSON_ArrayForEach(key, first) {
+			t = cell_text(cJSON_GetObjectItemCaseSensitive(row, key->string));
+			fprintf(f, "%-*s  ", width[c++], t != NULL ? t : "");
+			free(t);
+		}
+		fprintf(f, "\n");
+	}
+}
+
 static void
 print_value(FILE *f, const cJSON *v, int depth)
 {
 	const cJSON *it;
 	char *s;
 
+	if (is_table(v)) {
+		print_table(f, v, depth);
+		return;
+	}
 	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
 		if (cJSON_GetArraySize(v) == 0) {
 			fprintf(f, " (none)\n");
@@ -173,20 +251,16 @@ print_value(FILE *f, const cJSON *v, int depth)
 		fprintf(f, "\n");
 		cJSON_ArrayForEach(it, v) {
 			if (it->string != NULL)
-				fprintf(f, "%*s%-28s", depth * 2, "", it->string);
+				fprintf(f, "%*s%-*s", depth * 2, "", 30 - depth * 2, it->string);
 			else
 				fprintf(f, "%*s-", depth * 2, "");
 			print_value(f, it, depth + 1);
 		}
 		return;
 	}
-	if (cJSON_IsString(v)) {
-		fprintf(f, " %s\n", v->valuestring);
-		return;
-	}
-	s = cJSON_PrintUnformatted(v);
+	s = cell_text(v);
 	fprintf(f, " %s\n", s);
-	cJSON_free(s);
+	free(s);
 }
 
 void
