@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * exec_int.h - internals shared by exec.c (the forked child) and exec_task.c (a request's
- * lifecycle). Private to worker/.
+ * exec_int.h - internals shared by exec.c (the forked child), exec_io.c (reconnecting calls)
+ * and exec_task.c (a request's lifecycle). Private to worker/.
  */
 #ifndef JANITOR_EXEC_INT_H
 #define JANITOR_EXEC_INT_H
@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "exec.h"
+#include "log.h"
 
 /* What the child is asked to do. Borrowed pointers, valid across the fork. */
 struct child_job {
@@ -37,6 +38,43 @@ struct child_run {
 	void (*progress)(void *ctx, int64_t done, int64_t total); /* parent side; may be NULL */
 	void *progress_ctx;
 };
+
+/* Log from an executor with its process name ("ForkPoolWorker-1"). */
+#define tlog(lvl, conn, ...)                                         \
+	do {                                                         \
+		if (log_enabled(lvl))                                \
+			log_write((lvl), (conn)->proc, __VA_ARGS__); \
+	} while (0)
+
+/* ---- exec_io.c: calls that reconnect with backoff until done or *stop ---- */
+
+enum exec_bop {
+	EXEC_ACK,
+	EXEC_REQUEUE,
+	EXEC_RESTORE
+};
+
+/* ack, reject with requeue, or restore one delivery; failures are logged. */
+void exec_broker_op(const struct exec_settings *s, struct exec_conn *conn, enum exec_bop op,
+                    const char *tag, const volatile int *stop);
+/* Encode t as protocol v2 JSON and publish it; 0 or -1 (logged). */
+int exec_publish(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
+                 const char *exchange, const char *routing_key, const volatile int *stop);
+void exec_store(const struct exec_settings *s, struct exec_conn *conn, const char *task_id,
+                const cJSON *meta, const volatile int *stop);
+void exec_store_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *ids,
+                     const cJSON *const *metas, size_t n, const volatile int *stop);
+void exec_ack_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *tags,
+                   size_t n, const volatile int *stop);
+/* The meta of one state (owned) or NULL (logged); exc_* from o for exception states. */
+cJSON *exec_meta_new(struct exec_conn *conn, const struct proto_task *t, const char *task_id,
+                     enum proto_state st, const char *custom, const cJSON *result,
+                     const struct exec_outcome *o, const cJSON *children);
+/* exec_meta_new + exec_store. */
+void exec_store_state(const struct exec_settings *s, struct exec_conn *conn,
+                      const struct proto_task *t, const char *task_id, enum proto_state st,
+                      const char *custom, const cJSON *result, const struct exec_outcome *o,
+                      const cJSON *children, const volatile int *stop);
 
 /* Fork, run the job in the child, collect its lines until it exits (see exec.c). */
 void child_run(const struct child_job *job, struct child_run *cr);

@@ -24,290 +24,11 @@
 
 #define MAINT_MODULE "janitor.exceptions"
 #define MAINT_ERROR  "MaintenanceError"
-#define BACKOFF_MAX  10.0
-
-#define tlog(lvl, conn, ...)                                         \
-	do {                                                         \
-		if (log_enabled(lvl))                                \
-			log_write((lvl), (conn)->proc, __VA_ARGS__); \
-	} while (0)
 
 static const char *
 task_name(const struct proto_task *t)
 {
 	return t->shadow != NULL ? t->shadow : t->task;
-}
-
-static void
-backoff(double *delay, const volatile int *stop)
-{
-	struct timespec ts;
-	double d = *delay;
-
-	if (*stop)
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - floor(d)) * 1e9);
-	nanosleep(&ts, NULL);
-	*delay = fmin(d * 2, BACKOFF_MAX);
-}
-
-static int
-broker_ready(const struct exec_settings *s, struct exec_conn *conn, const volatile int *stop)
-{
-	double delay = 0.2;
-	int warned = 0;
-
-	while (conn->broker == NULL) {
-		struct err e;
-
-		if (*stop)
-			return -1;
-		err_clear(&e);
-		conn->broker = conn->bops->open(s->broker_url, &s->bopt, &e);
-		if (conn->broker != NULL)
-			break;
-		if (!warned++)
-			tlog(LOG_LVL_WARN, conn, "broker connection lost, reconnecting: %s", e.msg);
-		backoff(&delay, stop);
-	}
-	return 0;
-}
-
-static void
-broker_drop(struct exec_conn *conn)
-{
-	conn->bops->close(conn->broker);
-	conn->broker = NULL;
-}
-
-static int
-backend_ready(const struct exec_settings *s, struct exec_conn *conn, const volatile int *stop)
-{
-	double delay = 0.2;
-	int warned = 0;
-
-	while (conn->backend == NULL) {
-		struct err e;
-
-		if (*stop)
-			return -1;
-		err_clear(&e);
-		conn->backend = conn->beops->open(s->backend_url, s->result_expires, &e);
-		if (conn->backend != NULL)
-			break;
-		if (!warned++)
-			tlog(LOG_LVL_WARN, conn, "result backend connection lost, reconnecting: %s",
-			     e.msg);
-		backoff(&delay, stop);
-	}
-	return 0;
-}
-
-enum bop {
-	BOP_ACK,
-	BOP_REQUEUE,
-	BOP_RESTORE
-};
-
-/* ack / reject(requeue) / restore with reconnects. */
-static void
-do_broker(const struct exec_settings *s, struct exec_conn *conn, enum bop op, const char *tag,
-          const volatile int *stop)
-{
-	for (;;) {
-		struct err e;
-		int rc = -1;
-
-		if (broker_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		switch (op) {
-		case BOP_ACK:
-			rc = conn->bops->ack(conn->broker, tag, &e);
-			break;
-		case BOP_REQUEUE:
-			rc = conn->bops->reject(conn->broker, tag, true, &e);
-			break;
-		case BOP_RESTORE:
-			rc = conn->bops->restore(conn->broker, tag, &e);
-			break;
-		}
-		if (rc == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "broker: %s (delivery %s)", e.msg, tag);
-			return;
-		}
-		broker_drop(conn);
-	}
-}
-
-static int
-do_publish(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
-           const char *exchange, const char *routing_key, const volatile int *stop)
-{
-	struct proto_msg m;
-	struct err e;
-
-	err_clear(&e);
-	proto_msg_init(&m);
-	if (proto_task_encode(t, PROTO_SER_JSON, -1, &m, &e) < 0) {
-		tlog(LOG_LVL_ERROR, conn, "cannot encode task %s[%s]: %s", t->task, t->id, e.msg);
-		proto_msg_cleanup(&m);
-		return -1;
-	}
-	for (;;) {
-		if (broker_ready(s, conn, stop) < 0)
-			break;
-		err_clear(&e);
-		if (conn->bops->publish(conn->broker, &m, exchange, routing_key, &e) == 0) {
-			proto_msg_cleanup(&m);
-			return 0;
-		}
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot publish %s[%s]: %s", t->task, t->id,
-			     e.msg);
-			break;
-		}
-		broker_drop(conn);
-	}
-	proto_msg_cleanup(&m);
-	return -1;
-}
-
-static void
-do_store(const struct exec_settings *s, struct exec_conn *conn, const char *task_id,
-         const cJSON *meta, const volatile int *stop)
-{
-	if (conn->beops == NULL)
-		return;
-	for (;;) {
-		struct err e;
-
-		if (backend_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->beops->store(conn->backend, task_id, meta, NULL, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot store result of %s: %s", task_id, e.msg);
-			return;
-		}
-		conn->beops->close(conn->backend);
-		conn->backend = NULL;
-	}
-}
-
-static void
-do_store_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *ids,
-              const cJSON *const *metas, size_t n, const volatile int *stop)
-{
-	if (conn->beops == NULL || n == 0)
-		return;
-	for (;;) {
-		struct err e;
-
-		if (backend_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->beops->store_many(conn->backend, ids, metas, n, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot store %zu results: %s", n, e.msg);
-			return;
-		}
-		conn->beops->close(conn->backend);
-		conn->backend = NULL;
-	}
-}
-
-static void
-do_ack_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *tags,
-            size_t n, const volatile int *stop)
-{
-	if (n == 0)
-		return;
-	for (;;) {
-		struct err e;
-
-		if (broker_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->bops->ack_many(conn->broker, tags, n, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "broker: %s (%zu acks)", e.msg, n);
-			return;
-		}
-		broker_drop(conn);
-	}
-}
-
-/* The meta of one state (owned), or NULL (logged). exc_* only for exception states. */
-static cJSON *
-make_meta(struct exec_conn *conn, const struct proto_task *t, const char *task_id,
-          enum proto_state st, const char *custom, const cJSON *result,
-          const struct exec_outcome *o, const cJSON *children)
-{
-	struct proto_result pr;
-	cJSON *meta, *args = NULL;
-	struct err e;
-
-	memset(&pr, 0, sizeof(pr));
-	pr.task_id = task_id;
-	pr.state = st;
-	pr.custom_state = custom;
-	pr.result = result;
-	pr.children = children;
-	pr.now_usec = (int64_t)(exec_now() * 1e6);
-	pr.group_id = t != NULL ? t->group : NULL;
-	pr.parent_id = t != NULL ? t->parent_id : NULL;
-	if (o != NULL) {
-		args = cJSON_CreateArray();
-		if (o->exc_is_num)
-			cJSON_AddItemToArray(args, cJSON_CreateNumber(o->exc_num));
-		else if (o->exc_msg[0] != '\0')
-			cJSON_AddItemToArray(args, cJSON_CreateString(o->exc_msg));
-		pr.exc_type = o->exc_type;
-		pr.exc_module = o->exc_module;
-		pr.exc_args = args;
-	}
-	err_clear(&e);
-	meta = proto_result_new(&pr, PROTO_RESULT_BACKEND, &e);
-	if (meta == NULL)
-		tlog(LOG_LVL_ERROR, conn, "cannot encode result of %s: %s", task_id, e.msg);
-	cJSON_Delete(args);
-	return meta;
-}
-
-/* Store one state now. */
-static void
-store_state(const struct exec_settings *s, struct exec_conn *conn, const struct proto_task *t,
-            const char *task_id, enum proto_state st, const char *custom, const cJSON *result,
-            const struct exec_outcome *o, const cJSON *children, const volatile int *stop)
-{
-	cJSON *meta;
-
-	if (conn->beops == NULL)
-		return;
-	meta = make_meta(conn, t, task_id, st, custom, result, o, children);
-	if (meta != NULL)
-		do_store(s, conn, task_id, meta, stop);
-	cJSON_Delete(meta);
-}
-
-void
-exec_store_failure(const struct exec_settings *s, struct exec_conn *conn,
-                   const struct proto_task *t, enum proto_state st, const char *exc_type,
-                   const char *exc_module, const char *msg)
-{
-	struct exec_outcome o;
-	static const volatile int never = 0;
-
-	exec_outcome_init(&o);
-	exec_outcome_fail(&o, EXEC_FAILURE, exc_type, exc_module, "%s", msg);
-	store_state(s, conn, t, t->id, st, NULL, NULL, &o, NULL, &never);
 }
 
 /* ---- canvas ---- */
@@ -396,7 +117,7 @@ send_signature(const struct exec_settings *s, struct exec_conn *conn, const stru
 		nt->priority = (int)prio->valuedouble;
 	}
 	queue = opt_str(opts, "queue");
-	rc = do_publish(s, conn, nt, "", queue != NULL ? queue : "celery", stop);
+	rc = exec_publish(s, conn, nt, "", queue != NULL ? queue : "celery", stop);
 	if (rc == 0 && children != NULL) {
 		cJSON *tuple = cJSON_CreateArray(), *idn = cJSON_CreateArray();
 
@@ -448,8 +169,8 @@ send_failure_children(const struct exec_settings *s, struct exec_conn *conn,
 		const cJSON *tid = cJSON_GetObjectItemCaseSensitive(opts, "task_id");
 
 		if (cJSON_IsString(tid))
-			store_state(s, conn, NULL, tid->valuestring, PROTO_STATE_FAILURE, NULL,
-			            NULL, o, NULL, stop);
+			exec_store_state(s, conn, NULL, tid->valuestring, PROTO_STATE_FAILURE, NULL,
+			                 NULL, o, NULL, stop);
 	}
 	cJSON_ArrayForEach(it, t->errbacks) {
 		(void)send_signature(s, conn, t, it, idv, NULL, NULL, stop);
@@ -471,10 +192,10 @@ send_retry(const struct exec_settings *s, struct exec_conn *conn, const struct e
 	if (nt->parent_id == NULL)
 		nt->parent_id = xstrdup(r->task->id);
 	if (r->exchange != NULL && *r->exchange != '\0')
-		rc = do_publish(s, conn, nt, r->exchange, r->routing_key, stop);
+		rc = exec_publish(s, conn, nt, r->exchange, r->routing_key, stop);
 	else
-		rc = do_publish(s, conn, nt, "", r->routing_key != NULL ? r->routing_key : r->queue,
-		                stop);
+		rc = exec_publish(s, conn, nt, "",
+		                  r->routing_key != NULL ? r->routing_key : r->queue, stop);
 	proto_task_free(nt);
 	return rc;
 }
@@ -502,8 +223,8 @@ on_progress(void *ctx, int64_t done, int64_t total)
 	meta = cJSON_CreateObject();
 	cJSON_AddNumberToObject(meta, "current", (double)done);
 	cJSON_AddNumberToObject(meta, "total", (double)total);
-	store_state(pc->s, pc->conn, pc->t, pc->t->id, PROTO_STATE_CUSTOM, "PROGRESS", meta, NULL,
-	            NULL, pc->stop);
+	exec_store_state(pc->s, pc->conn, pc->t, pc->t->id, PROTO_STATE_CUSTOM, "PROGRESS", meta,
+	                 NULL, NULL, pc->stop);
 	cJSON_Delete(meta);
 }
 
@@ -719,7 +440,8 @@ finish(const struct exec_settings *s, struct exec_conn *conn, struct exec_reques
 		if (t->retries < s->max_retries && send_retry(s, conn, r, stop) == 0) {
 			tlog(LOG_LVL_INFO, conn, "Task %s[%s] retry: Retry in %gs: %s('%s')",
 			     task_name(t), t->id, s->retry_delay, o->exc_type, o->exc_msg);
-			return make_meta(conn, t, t->id, PROTO_STATE_RETRY, NULL, NULL, o, NULL);
+			return exec_meta_new(conn, t, t->id, PROTO_STATE_RETRY, NULL, NULL, o,
+			                     NULL);
 		}
 		o->state = EXEC_FAILURE;
 	}
@@ -737,19 +459,19 @@ finish(const struct exec_settings *s, struct exec_conn *conn, struct exec_reques
 			free(repr);
 		}
 		if (!t->ignore_result)
-			meta = make_meta(conn, t, t->id, PROTO_STATE_SUCCESS, NULL, o->result, NULL,
-			                 children);
+			meta = exec_meta_new(conn, t, t->id, PROTO_STATE_SUCCESS, NULL, o->result,
+			                     NULL, children);
 		cJSON_Delete(children);
 		return meta;
 	}
 	case EXEC_REVOKED:
 		tlog(LOG_LVL_INFO, conn, "Discarding revoked task: %s[%s]", task_name(t), t->id);
-		return make_meta(conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, o, NULL);
+		return exec_meta_new(conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, o, NULL);
 	case EXEC_LOST:
 		if (r->acks_late) {
 			/* Redelivered, and no FAILURE stored (task_reject_on_worker_lost). */
 			log_exc(conn, LOG_LVL_ERROR, t, "lost, message restored", o);
-			do_broker(s, conn, BOP_REQUEUE, r->delivery_tag, stop);
+			exec_broker_op(s, conn, EXEC_REQUEUE, r->delivery_tag, stop);
 			r->acked = true;
 			return NULL;
 		}
@@ -758,10 +480,10 @@ finish(const struct exec_settings *s, struct exec_conn *conn, struct exec_reques
 	case EXEC_FAILURE:
 	case EXEC_RETRY:
 		log_exc(conn, LOG_LVL_ERROR, t, "raised unexpected", o);
-		meta = make_meta(conn, t, t->id, PROTO_STATE_FAILURE, NULL, NULL, o, NULL);
+		meta = exec_meta_new(conn, t, t->id, PROTO_STATE_FAILURE, NULL, NULL, o, NULL);
 		/* Celery stores the failure before the errbacks run. */
 		if (meta != NULL && conn->beops != NULL)
-			do_store(s, conn, t->id, meta, stop);
+			exec_store(s, conn, t->id, meta, stop);
 		cJSON_Delete(meta);
 		send_failure_children(s, conn, t, o, stop);
 		return NULL;
@@ -784,9 +506,9 @@ ack_batch(const struct exec_settings *s, struct exec_conn *conn, struct exec_req
 		}
 	}
 	if (k == 1)
-		do_broker(s, conn, BOP_ACK, tags[0], stop);
+		exec_broker_op(s, conn, EXEC_ACK, tags[0], stop);
 	else
-		do_ack_many(s, conn, tags, k, stop);
+		exec_ack_many(s, conn, tags, k, stop);
 	free(tags);
 }
 
@@ -821,8 +543,8 @@ exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn, struct 
 
 				cJSON_AddNumberToObject(m, "pid", (double)getpid());
 				cJSON_AddStringToObject(m, "hostname", s->hostname);
-				store_state(s, conn, t, t->id, PROTO_STATE_STARTED, NULL, m, NULL,
-				            NULL, stop);
+				exec_store_state(s, conn, t, t->id, PROTO_STATE_STARTED, NULL, m,
+				                 NULL, NULL, stop);
 				cJSON_Delete(m);
 			}
 			t0 = mono();
@@ -835,9 +557,9 @@ exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn, struct 
 		exec_outcome_cleanup(&o);
 	}
 	if (nm == 1)
-		do_store(s, conn, ids[0], metas[0], stop);
+		exec_store(s, conn, ids[0], metas[0], stop);
 	else
-		do_store_many(s, conn, ids, (const cJSON *const *)metas, nm, stop);
+		exec_store_many(s, conn, ids, (const cJSON *const *)metas, nm, stop);
 	ack_batch(s, conn, rs, n, true, stop);
 	for (i = 0; i < nm; i++)
 		cJSON_Delete(metas[i]);
