@@ -8,3 +8,9 @@ tests_unit_test_ops_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ops -DTEST_SR
 	$(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(PQ_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_ops_core_LDADD = $(OPS_LIBS) $(CMOCKA_LIBS)
 dist_check_SCRIPTS += tests/integration/ops_core_pg.sh
+
+check_PROGRAMS += tests/unit/test_db_cancel
+tests_unit_test_db_cancel_SOURCES = tests/unit/test_db_cancel.c
+tests_unit_test_db_cancel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ops $(CMOCKA_CFLAGS) \
+	$(CJSON_CFLAGS) $(PQ_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_db_cancel_LDADD = $(OPS_LIBS) $(CMOCKA_LIBS)

@@ -141,4 +141,8 @@ printf '[maintenance]\nlogs_batch = many\n' >"$W/bad.ini"
 grep -q 'logs_batch' "$W/err" || fail "bad config error does not name the key"
 DATABASE_URL="$URL" "$JANITOR" run --operation sessions --output json >"$W/env.json" || fail "DATABASE_URL not used"
 expect "env database" "$(jget "$W/env.json" 'd["metadata"]["database"]')" opscore
+# db_cancel from another thread stops a PostgreSQL statement (the worker's time limit/revoke).
+TEST_PG_URL="$URL" "$JANITOR_BUILDDIR/tests/unit/test_db_cancel" >"$W/cancel.out" 2>&1 ||
+	fail "test_db_cancel: $(cat "$W/cancel.out")"
+grep -q 'PASSED.*2 test' "$W/cancel.out" || fail "test_db_cancel did not run both tests: $(cat "$W/cancel.out")"
 echo "ok: ops_core_pg"
