@@ -7,7 +7,7 @@ tests_unit_test_ops_core_SOURCES = tests/unit/test_ops_core.c
 tests_unit_test_ops_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ops -DTEST_SRCDIR='"$(abs_top_srcdir)"' \
 	$(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(PQ_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_ops_core_LDADD = $(OPS_LIBS) $(CMOCKA_LIBS)
-dist_check_SCRIPTS += tests/integration/ops_core_pg.sh
+dist_check_SCRIPTS += tests/integration/ops_core_pg.sh tests/integration/ops_core_sqlite.sh
 
 check_PROGRAMS += tests/unit/test_db_cancel
 tests_unit_test_db_cancel_SOURCES = tests/unit/test_db_cancel.c
