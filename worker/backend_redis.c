@@ -167,6 +167,11 @@ out:
 	return rc;
 }
 
+/*
+ * Two pipelined passes (longer than 60 lines to keep both passes and their cleanup in one
+ * place): 1. GET every key and mark those holding SUCCESS; 2. one MULTI SETEX PUBLISH EXEC
+ * per remaining result. Same guard as rbe_store, two round trips for n results.
+ */
 static int
 rbe_store_many(struct backend *be, const char *const *ids, const cJSON *const *metas, size_t n,
                struct err *err)

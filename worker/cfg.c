@@ -138,6 +138,7 @@ parse_bool(const char *s, bool *out)
 }
 
 /* Set one row from text. src names where the value came from, for the error message. */
+/* One switch arm per row type; long because each type validates differently. */
 static int
 row_set(struct cfg *c, const struct cfg_row *r, const char *val, const char *src, struct err *err)
 {
@@ -317,9 +318,8 @@ usage(FILE *f)
 		else
 			snprintf(opt, sizeof(opt), "--%s%s", r->flag,
 			         r->type == CFG_BOOL ? "" : " V");
-		fprintf(f, "  %-24s %s%s%s%s%s\n", opt, r->help, r->env != NULL ? " [env " : "",
-		        r->env != NULL ? r->env : "", r->env != NULL ? "]" : "",
-		        r->def != NULL && r->type != CFG_URL ? "" : "");
+		fprintf(f, "  %-24s %s%s%s%s\n", opt, r->help, r->env != NULL ? " [env " : "",
+		        r->env != NULL ? r->env : "", r->env != NULL ? "]" : "");
 	}
 	fprintf(f, "  --print-config           print the settings (secrets masked) and exit\n"
 	           "  -h, --help               this help\n");
@@ -339,24 +339,20 @@ set_defaults(struct cfg *c)
 	}
 }
 
-int
-cfg_load(struct cfg *c, int argc, char **argv, FILE *out, struct err *err)
+/* getopt_long's tables from cfg_table: lo (heap) and the short-option string. */
+static struct option *
+build_options(char *shorts, size_t size)
 {
-	struct option *lo = NULL;
-	char shorts[64] = "+h";
-	const char *path = NULL;
-	size_t i, ns = 2;
-	int ch, rc = -1, print = 0;
+	struct option *lo = xcalloc(ARRAY_LEN(cfg_table) + 4, sizeof(*lo));
+	size_t i, ns = strlen(shorts);
 
-	set_defaults(c);
-	lo = xcalloc(ARRAY_LEN(cfg_table) + 4, sizeof(*lo));
 	for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
 		const struct cfg_row *r = &cfg_table[i];
 
 		lo[i].name = r->flag;
 		lo[i].has_arg = r->type == CFG_BOOL ? no_argument : required_argument;
 		lo[i].val = r->shortopt != 0 ? r->shortopt : OPT_ROW + (int)i;
-		if (r->shortopt != 0 && ns + 3 < sizeof(shorts)) {
+		if (r->shortopt != 0 && ns + 3 < size) {
 			shorts[ns++] = (char)r->shortopt;
 			if (r->type != CFG_BOOL)
 				shorts[ns++] = ':';
@@ -366,14 +362,79 @@ cfg_load(struct cfg *c, int argc, char **argv, FILE *out, struct err *err)
 	lo[i++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	lo[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	lo[i++] = (struct option){ "print-config", no_argument, NULL, OPT_PRINT_CONFIG };
+	return lo;
+}
 
-	/* Pass 1: only --config / --help, so the file is read before flags override it. */
+/* The row a getopt value stands for, or NULL. */
+static const struct cfg_row *
+row_by_opt(int ch)
+{
+	size_t i;
+
+	if (ch >= OPT_ROW && ch < OPT_ROW + (int)ARRAY_LEN(cfg_table))
+		return &cfg_table[ch - OPT_ROW];
+	for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
+		if (cfg_table[i].shortopt == ch)
+			return &cfg_table[i];
+	}
+	return NULL;
+}
+
+/* Pass 2 over argv: every flag but --config. *print set by --print-config. */
+static int
+apply_flags(struct cfg *c, int argc, char **argv, const char *shorts, const struct option *lo,
+            int *print, struct err *err)
+{
+	int ch;
+
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		const struct cfg_row *r;
+		char src[64];
+
 		if (ch == OPT_CONFIG)
+			continue;
+		if (ch == OPT_PRINT_CONFIG) {
+			*print = 1;
+			continue;
+		}
+		if (ch == '?' || ch == ':')
+			return err_set(err, ERR_CONFIG, "unknown option or missing value: %s",
+			               argv[optind - 1]);
+		r = row_by_opt(ch);
+		if (r == NULL)
+			return err_set(err, ERR_BUG, "option %d has no row", ch);
+		snprintf(src, sizeof(src), "--%s", r->flag);
+		if (row_set(c, r, r->type == CFG_BOOL ? "true" : optarg, src, err) < 0)
+			return -1;
+	}
+	if (optind < argc)
+		return err_set(err, ERR_CONFIG, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/*
+ * Precedence by order of application: 1. defaults; 2. pass 1 over argv for --config/--help
+ * only; 3. the file; 4. the environment; 5. pass 2: the flags.
+ */
+int
+cfg_load(struct cfg *c, int argc, char **argv, FILE *out, struct err *err)
+{
+	struct option *lo;
+	char shorts[64] = "+h";
+	const char *path = NULL;
+	size_t i;
+	int ch, rc = -1, print = 0;
+
+	set_defaults(c);
+	lo = build_options(shorts, sizeof(shorts));
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (ch == OPT_CONFIG) {
 			path = optarg;
-		else if (ch == OPT_HELP || ch == 'h') {
+		} else if (ch == OPT_HELP || ch == 'h') {
 			usage(out);
 			rc = 1;
 			goto out;
@@ -393,42 +454,8 @@ cfg_load(struct cfg *c, int argc, char **argv, FILE *out, struct err *err)
 		    row_set(c, &cfg_table[i], v, cfg_table[i].env, err) < 0)
 			goto out;
 	}
-	/* Pass 2: the flags. */
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-		const struct cfg_row *r = NULL;
-		char src[64];
-
-		if (ch == OPT_CONFIG)
-			continue;
-		if (ch == OPT_PRINT_CONFIG) {
-			print = 1;
-			continue;
-		}
-		if (ch == '?' || ch == ':') {
-			err_set(err, ERR_CONFIG, "unknown option or missing value: %s",
-			        argv[optind - 1]);
-			goto out;
-		}
-		if (ch >= OPT_ROW)
-			r = &cfg_table[ch - OPT_ROW];
-		for (i = 0; r == NULL && i < ARRAY_LEN(cfg_table); i++) {
-			if (cfg_table[i].shortopt == ch)
-				r = &cfg_table[i];
-		}
-		if (r == NULL) {
-			err_set(err, ERR_BUG, "option %d has no row", ch);
-			goto out;
-		}
-		snprintf(src, sizeof(src), "--%s", r->flag);
-		if (row_set(c, r, r->type == CFG_BOOL ? "true" : optarg, src, err) < 0)
-			goto out;
-	}
-	if (optind < argc) {
-		err_set(err, ERR_CONFIG, "unexpected argument '%s'", argv[optind]);
+	if (apply_flags(c, argc, argv, shorts, lo, &print, err) < 0)
 		goto out;
-	}
 	if (print) {
 		cfg_print(c, out);
 		rc = 1;

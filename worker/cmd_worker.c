@@ -70,6 +70,8 @@ struct executor {
 	size_t index;
 };
 
+/* An executor thread: take one maintenance request or a run of inline tasks, handle it on
+ * this thread's own connections, account for it. */
 static void *
 executor_main(void *arg)
 {
@@ -204,7 +206,8 @@ struct loop {
 	size_t nqueues;
 	struct exec_request *held; /* ETA requests sorted by eta (owned) */
 	size_t nheld;
-	size_t prefetch; /* 0 = unlimited */
+	size_t prefetch;    /* 0 = unlimited */
+	size_t concurrency; /* executor threads */
 };
 
 static void
@@ -620,6 +623,35 @@ loop_cleanup(struct loop *L)
 	free((char *)L->s.hostname);
 }
 
+/* The values the loop and executors need, copied from the configuration (style B6). */
+static void
+settings_from_cfg(struct loop *L, const struct cfg *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	snprintf(L->conn.proc, sizeof(L->conn.proc), "MainProcess");
+	L->s.hostname = node_name(cfg->hostname);
+	L->s.broker_url = cfg->broker_url;
+	L->s.backend_url = cfg->result_backend;
+	broker_options_init(&L->s.bopt);
+	L->s.bopt.visibility_timeout = cfg->visibility_timeout;
+	L->s.result_expires = (int64_t)cfg->result_expires;
+	L->s.databases = cfg->databases;
+	L->s.ndatabases = cfg->ndatabases;
+	L->s.aliases = cfg->aliases;
+	L->s.naliases = cfg->naliases;
+	L->s.acks_late = cfg->acks_late;
+	L->s.track_started = cfg->track_started;
+	L->s.soft_time_limit = cfg->soft_time_limit;
+	L->s.time_limit = cfg->time_limit;
+	L->s.max_retries = cfg->max_retries;
+	L->s.retry_delay = cfg->retry_delay;
+	L->queues = cfg_queue_list(cfg, &L->nqueues);
+	L->concurrency =
+	        cfg->concurrency > 0 ? (size_t)cfg->concurrency : (size_t)(ncpu > 0 ? ncpu : 1);
+	L->prefetch = L->concurrency * (size_t)cfg->prefetch_multiplier;
+}
+
 int
 cmd_worker(int argc, char **argv)
 {
@@ -628,9 +660,7 @@ cmd_worker(int argc, char **argv)
 	struct err e;
 	struct sigaction sa;
 	enum log_level lvl = LOG_LVL_WARN;
-	long ncpu;
 	int rc, status = 1, pid_written = 0;
-	size_t conc;
 
 	memset(&L, 0, sizeof(L));
 	err_clear(&e);
@@ -656,27 +686,7 @@ cmd_worker(int argc, char **argv)
 		if (L.conn.beops == NULL)
 			goto usage;
 	}
-	snprintf(L.conn.proc, sizeof(L.conn.proc), "MainProcess");
-	L.s.hostname = node_name(cfg.hostname);
-	L.s.broker_url = cfg.broker_url;
-	L.s.backend_url = cfg.result_backend;
-	broker_options_init(&L.s.bopt);
-	L.s.bopt.visibility_timeout = cfg.visibility_timeout;
-	L.s.result_expires = (int64_t)cfg.result_expires;
-	L.s.databases = cfg.databases;
-	L.s.ndatabases = cfg.ndatabases;
-	L.s.aliases = cfg.aliases;
-	L.s.naliases = cfg.naliases;
-	L.s.acks_late = cfg.acks_late;
-	L.s.track_started = cfg.track_started;
-	L.s.soft_time_limit = cfg.soft_time_limit;
-	L.s.time_limit = cfg.time_limit;
-	L.s.max_retries = cfg.max_retries;
-	L.s.retry_delay = cfg.retry_delay;
-	L.queues = cfg_queue_list(&cfg, &L.nqueues);
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	conc = cfg.concurrency > 0 ? (size_t)cfg.concurrency : (size_t)(ncpu > 0 ? ncpu : 1);
-	L.prefetch = conc * (size_t)cfg.prefetch_multiplier;
+	settings_from_cfg(&L, &cfg);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -695,7 +705,7 @@ cmd_worker(int argc, char **argv)
 	if (main_connect(&L) < 0)
 		goto out;
 	restore_visible(&L);
-	if (pool_start(&L, conc) < 0)
+	if (pool_start(&L, L.concurrency) < 0)
 		goto out;
 	log_info("Connected to %s", L.conn.bops->name);
 	log_info("%s ready.", L.s.hostname);

@@ -249,6 +249,7 @@ failed_transient(const cJSON *opres)
 }
 
 /* Turn the child's report into an outcome. */
+/* Long: one branch per way a child can end (hard, soft, signal, error, result). */
 static void
 classify(const struct child_job *job, struct child_run *cr, const struct exec_request *r,
          struct exec_outcome *o)
@@ -313,6 +314,10 @@ classify(const struct child_job *job, struct child_run *cr, const struct exec_re
 	}
 }
 
+/*
+ * Check the database alias and options in the parent (bad input never costs a fork), then
+ * run the work in a child and classify what came back. Long: each refusal names its reason.
+ */
 static void
 run_maintenance(const struct exec_settings *s, struct exec_conn *conn, struct exec_request *r,
                 struct exec_outcome *o, const volatile int *stop)
