@@ -97,6 +97,29 @@ enum {
 	OPT_DEMO = 256
 };
 
+/* What getopt cannot check. Returns an exit status, or -1 to go on. */
+static int
+check_args(int argc, char **argv, const struct run_args *a, bool report)
+{
+	void (*usage)(FILE *) = report ? report_usage : run_usage;
+
+	if (optind < argc) {
+		fprintf(stderr, "janitor: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (report && (a->n > 0 || a->all || a->dry_run || a->demo_db != NULL)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!report && (a->all == (a->n > 0))) {
+		fprintf(stderr, "janitor run: give --all or one or more --operation OP\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1; /* go on */
+}
+
 static int
 parse_args(int argc, char **argv, struct run_args *a, bool report)
 {
@@ -152,21 +175,7 @@ parse_args(int argc, char **argv, struct run_args *a, bool report)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "janitor: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (report && (a->n > 0 || a->all || a->dry_run || a->demo_db != NULL)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!report && (a->all == (a->n > 0))) {
-		fprintf(stderr, "janitor run: give --all or one or more --operation OP\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	return -1; /* go on */
+	return check_args(argc, argv, a, report);
 }
 
 /* The URL in precedence order; a --demo-db path becomes its sqlite URL (owned by *owned). */
