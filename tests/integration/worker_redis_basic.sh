@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # worker_redis_basic.sh - `janitor worker` on a real Redis and an SQLite database, driven by
 # Debian's real Celery 5.2 client: accumulate, one operation, maintenance.run, an alias,
-# countdown, expired (REVOKED), unknown task (NotRegistered, worker keeps going), chain with
+# PROGRESS published during a batched delete, countdown, expired (REVOKED), unknown task (NotRegistered, worker keeps going), chain with
 # parent_id, link_error, soft time limit; then Redis state (bindings, unacked empty) and a
 # warm shutdown by SIGTERM with exit status 0. Waits poll with deadlines.
 . "$JANITOR_SRCDIR/tests/lib/harness.sh"
@@ -15,6 +15,10 @@ harness_start_redis
 DB="$HARNESS_DIR/app.sqlite3"
 sqlite3 "$DB" <"$JANITOR_SRCDIR/tests/integration/celery_app/schema-sqlite.sql" \
 	|| fail "loading the SQLite schema"
+# 3000 expired sessions: maintenance.sessions deletes them in batches and reports progress.
+sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+	INSERT INTO django_session SELECT 'k' || i, 'x', '2001-01-01 00:00:00' FROM n" \
+	|| fail "inserting sessions"
 CONF="$HARNESS_DIR/janitor.conf"
 cat >"$CONF" <<CONF
 [worker]
@@ -62,6 +66,27 @@ r = app.send_task("celery.accumulate", args=[1, 2, 3])
 check("celery.accumulate returns its args", r.get(timeout=30) == [1, 2, 3])
 r = app.send_task("celery.accumulate", args=[7, 8], kwargs={"index": 1})
 check("celery.accumulate index", r.get(timeout=30) == 8)
+
+# Every state change is PUBLISHed on the task's channel: subscribe first, then watch them.
+import uuid
+tid = str(uuid.uuid4())
+ps = app.backend.client.pubsub()
+ps.subscribe("celery-task-meta-" + tid)
+r = app.send_task("maintenance.sessions", kwargs={"sessions_batch": 500}, task_id=tid)
+res = r.get(timeout=60)
+states = []
+deadline = time.time() + 10
+while time.time() < deadline and "SUCCESS" not in [s for s, _ in states]:
+    m = ps.get_message(timeout=1)
+    if m and m["type"] == "message":
+        import json
+        meta = json.loads(m["data"])
+        states.append((meta["status"], meta["result"]))
+ps.close()
+prog = [res_ for st, res_ in states if st == "PROGRESS"]
+check("PROGRESS {current, total} published before SUCCESS: %r" % (prog[-1:],),
+      prog and prog[-1] == {"current": 3000, "total": 3000} and states[-1][0] == "SUCCESS"
+      and res.get("rows_deleted") == 3000)
 
 r = app.send_task("maintenance.sessions", kwargs={"dry_run": True})
 res = r.get(timeout=60)
