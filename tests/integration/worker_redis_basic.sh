@@ -1,10 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: MIT
 # worker_redis_basic.sh - `janitor worker` on a real Redis and an SQLite database, driven by
-# Debian's real Celery 5.2 client: accumulate, one operation, maintenance.run, an alias,
-# PROGRESS published during a batched delete, countdown, expired (REVOKED), unknown task (NotRegistered, worker keeps going), chain with
-# parent_id, link_error, soft time limit; then Redis state (bindings, unacked empty) and a
-# warm shutdown by SIGTERM with exit status 0. Waits poll with deadlines.
+# Debian's real Celery 5.2 client: accumulate, one operation with PROGRESS published during its
+# batched delete, maintenance.run, an alias, countdown, expired (REVOKED), unknown task
+# (NotRegistered, worker keeps going), chain with parent_id, link_error; then Redis state
+# (bindings, unacked empty) and a warm shutdown by SIGTERM with exit status 0. Waits poll with
+# deadlines.
 . "$JANITOR_SRCDIR/tests/lib/harness.sh"
 set -u
 

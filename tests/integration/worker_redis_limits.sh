@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: MIT
 # worker_redis_limits.sh - what happens around a running operation, on real Redis and
 # PostgreSQL with Debian's Celery client: STARTED with --track-started, the soft time limit
