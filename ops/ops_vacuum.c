@@ -16,10 +16,12 @@
 #include "ops_int.h"
 #include "strbuf.h"
 
-/* Candidates, most dead tuples first (the order that helps most if a run is cut short). */
-static const char sql_pg_tables[] =
-        "SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, pg_relation_size(s.relid) "
-        "FROM pg_stat_user_tables s ORDER BY s.n_dead_tup DESC, s.schemaname, s.relname";
+/* Candidates, most dead tuples first (the order that helps most if a run is cut short).
+ * Heap size from relpages: pg_relation_size would wait behind an ACCESS EXCLUSIVE lock. */
+static const char sql_pg_tables[] = "SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup,"
+                                    " c.relpages::bigint * current_setting('block_size')::bigint "
+                                    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                                    "ORDER BY s.n_dead_tup DESC, s.schemaname, s.relname";
 static const char sql_pg_dead_after[] = "SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables "
                                         "WHERE schemaname = $1 AND relname = $2";
 /* SKIP_LOCKED (PG 12+): a table whose lock is taken is skipped with a WARNING, not waited for. */

@@ -32,7 +32,7 @@ t=$(psql -XAtq -d maint_restored -c "SELECT count(*) FROM pg_tables WHERE schema
 psql -XAtq -d maint_src -v ON_ERROR_STOP=1 -f "$JANITOR_SRCDIR/tests/fixtures/ops_maint/django-postgres.sql" >/dev/null \
 	|| fail "schema load failed"
 psql -XAtq -d maint_src -c "INSERT INTO core_auditlog (\"timestamp\", actor, action, object_type,
-	object_id, changes) SELECT now(), 'u', 'a', 'o', i::text, '{}' FROM generate_series(1, 500) i" >/dev/null
+	object_id, changes) SELECT now(), 'u', 'a', 'o', i::text, '{}' FROM generate_series(1, 5000) i" >/dev/null
 out="$HARNESS_DIR/run.json"
 "$JANITOR" run --operation vacuum --operation reindex --operation views --operation stats \
 	--operation bloat --output json --database "$SRC_URL" >"$out" \
