@@ -457,11 +457,12 @@ pop(struct broker *b, char **keys, size_t nk, double timeout, size_t max, struct
 		av[a++] = "COUNT";
 		av[a++] = cnt;
 		r = redis_cmd(b->c, err, (int)a, av);
-		if (r != NULL || err->cls != ERR_INVALID) {
+		if (r != NULL || err->cls != ERR_INVALID ||
+		    strstr(err->msg, "unknown command") == NULL) {
 			free(av);
 			return r;
 		}
-		b->no_lmpop = 1; /* an older server: ERR unknown command */
+		b->no_lmpop = 1; /* a server older than 7.0 */
 		err_clear(err);
 		a = 0;
 	}
