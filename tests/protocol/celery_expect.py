@@ -19,12 +19,15 @@ it mirrors what celery/worker/request.py reads, field by field.
 """
 import base64
 import datetime as dt
+import decimal
 import json
 import os
 import subprocess
 import sys
+import uuid
 
 from celery.utils.iso8601 import parse_iso8601
+from kombu.exceptions import EncodeError
 from kombu.serialization import loads
 from kombu.transport import memory
 
@@ -150,6 +153,10 @@ CASES = {
     "headers": lambda v, s: v.apply_async(headers={"x-custom": "v", "n": 3}),
     "shadow": lambda v, s: v.apply_async(shadow="nice-name", retries=2),
     "queue": lambda v, s: v.apply_async(queue="maintenance"),
+    # kombu's JSON encoder flattens these to strings (msgpack cannot carry them: skipped).
+    "types": lambda v, s: v.apply_async(args=[
+        WHEN, WHEN.replace(tzinfo=None), dt.date(2024, 1, 2),
+        uuid.UUID("12345678-1234-5678-1234-567812345678"), decimal.Decimal("1.10")]),
 }
 
 
@@ -161,7 +168,12 @@ def generate(workdir):
             app.conf.task_serializer = ser
             with app.connection_for_write():
                 for case, call in CASES.items():
-                    call(vacuum, stats)
+                    try:
+                        call(vacuum, stats)
+                    except EncodeError:
+                        if ser == "msgpack":
+                            continue
+                        raise
                     # The memory transport keeps kombu's envelope dict per queue.
                     for qname, q in list(memory.Channel.queues.items()):
                         while not q.empty():
