@@ -562,8 +562,10 @@ static cJSON *
 dry_run_result(const struct ops_ctx *ctx, const struct backup_paths *p)
 {
 	cJSON *res = ops_result_new("backup");
+	char *msg = xasprintf("dry run: would write %s; nothing written", p->final);
 
-	ops_add_str(res, "message", "dry run: would write the backup below; nothing written");
+	ops_add_str(res, "message", msg);
+	free(msg);
 	ops_add_str(res, "path", p->final);
 	if (db_kind(ctx->db) == DB_POSTGRES)
 		ops_add_str(res, "pg_dump",
@@ -577,8 +579,10 @@ done_result(const struct ops_ctx *ctx, const struct backup_paths *p, cJSON *v, d
 {
 	cJSON *res = ops_result_new("backup");
 	struct stat st;
+	char *msg = xasprintf("Backup written to %s and verified", p->final);
 
-	ops_add_str(res, "message", "Backup created and verified");
+	ops_add_str(res, "message", msg);
+	free(msg);
 	ops_add_str(res, "path", p->final);
 	if (stat(p->final, &st) == 0)
 		ops_add_num(res, "bytes", (double)st.st_size);

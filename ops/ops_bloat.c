@@ -246,6 +246,7 @@ static cJSON *
 run(struct ops_ctx *ctx, struct err *err)
 {
 	cJSON *res = ops_result_new("bloat");
+	const cJSON *dbw;
 	int n;
 
 	ops_progress(ctx, 0, 1, "bloat");
@@ -255,10 +256,15 @@ run(struct ops_ctx *ctx, struct err *err)
 	}
 	ops_progress(ctx, 1, 1, "bloat done");
 	n = cJSON_GetArraySize(cJSON_GetObjectItem(res, "tables"));
-	if (n == 0)
-		ops_add_str(res, "message", "no table over 10 % wasted space");
-	else
+	dbw = cJSON_GetObjectItem(res, "database_waste_pct");
+	if (n > 0)
 		ops_add_str(res, "message", "tables over 10 % wasted space listed: vacuum them");
+	else if (cJSON_IsNumber(dbw) && dbw->valuedouble > bloat_threshold_pct)
+		ops_add_str(res, "message",
+		            "no table over 10 % wasted space, but the file is: free pages and "
+		            "half-empty index pages (VACUUM or REINDEX reclaim them)");
+	else
+		ops_add_str(res, "message", "no table over 10 % wasted space");
 	ops_add_num(res, "tables_flagged", n);
 	return res;
 }

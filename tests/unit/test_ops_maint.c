@@ -37,7 +37,19 @@ struct fx {
 	char backups[300]; /* backup directory */
 	struct db *db;
 	struct ops_options opt;
+	int progress_calls;     /* progress callbacks seen */
+	int64_t progress_total; /* the last total reported */
 };
+
+static void
+count_progress(void *arg, int64_t done UNUSED, int64_t total, const char *what)
+{
+	struct fx *f = arg;
+
+	assert_non_null(what);
+	f->progress_calls++;
+	f->progress_total = total;
+}
 
 static char *
 read_file(const char *path)
@@ -106,18 +118,19 @@ fx_options(struct fx *f)
 	f->opt.lock_timeout_ms = 5000;
 }
 
-/* n audit-log rows with ~300 bytes of JSON each. */
+/* ?1 audit-log rows with ~100 bytes of JSON each. */
 static const char sql_lite_fill[] =
-        "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < %d) "
+        "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < CAST(?1 AS INTEGER)) "
         "INSERT INTO core_auditlog (timestamp, actor, action, object_type, object_id, "
         "ip_address, changes) SELECT datetime('now', '-' || i || ' minutes'), 'user' || i, "
-        "'update', 'order', i, '127.0.0.1', json_object('k', printf('%%.100c', 'x')) FROM g";
+        "'update', 'order', i, '127.0.0.1', json_object('k', printf('%.100c', 'x')) FROM g";
 
 static int
 lite_setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof *f);
-	char url[320], sql[1024];
+	char url[320];
+	const char *nrows[1] = { "4000" };
 	struct err e;
 
 	snprintf(f->dir, sizeof f->dir, "%s/janitor-maint.XXXXXX",
@@ -131,8 +144,9 @@ lite_setup(void **state)
 	if (f->db == NULL)
 		fail_msg("open %s: %s", url, e.msg);
 	load_schema(f->db, "django-sqlite.sql");
-	snprintf(sql, sizeof sql, sql_lite_fill, 4000);
-	exec_ok(f->db, sql);
+	err_clear(&e);
+	if (db_exec(f->db, sql_lite_fill, 1, nrows, NULL, &e) < 0)
+		fail_msg("fill: %s", e.msg);
 	fx_options(f);
 	*state = f;
 	return 0;
@@ -175,7 +189,12 @@ fx_teardown(void **state)
 static cJSON *
 run_op(struct fx *f, const struct ops_entry *entry, struct err *e)
 {
-	struct ops_ctx ctx = { .db = f->db, .opt = &f->opt };
+	struct ops_ctx ctx = {
+		.db = f->db,
+		.opt = &f->opt,
+		.progress = count_progress,
+		.progress_ctx = f,
+	};
 
 	err_clear(e);
 	return entry->run(&ctx, e);
@@ -693,6 +712,8 @@ test_reindex_pg_rebuilds_each_index_and_drops_leftovers(void **state)
 	                                  "'jm_dup_v_uniq'"),
 	                 1);
 	assert_int_equal((int64_t)num(res, "indexes_rebuilt"), nvalid);
+	assert_int_equal(f->progress_total, nvalid); /* one step per index */
+	assert_true(f->progress_calls >= 2 * nvalid);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(res, "indexes"))
 		assert_string_equal(str(it, "status"), "rebuilt");
 	assert_true(query_int(f->db, sql_relfilenode) != node0);
