@@ -882,6 +882,60 @@ test_backup_pg_failing_pg_dump_leaves_no_file(void **state)
 	assert_int_equal(count_files(f->backups, "", true), 0);
 }
 
+/* A stand-in pg_dump that records its argv and PGPASSWORD, then fails like pg_dump does. */
+static const char fake_pg_dump[] =
+        "#!/bin/sh\n"
+        "printf '%s\\n' \"$0\" \"$@\" > \"$(dirname \"$0\")/argv.txt\"\n"
+        "printf '%s\\n' \"$PGPASSWORD\" > \"$(dirname \"$0\")/password.txt\"\n"
+        "echo 'pg_dump: error: connection to server failed: fake' >&2\n"
+        "exit 1\n";
+
+static void
+test_backup_pg_password_only_in_child_environment(void **state)
+{
+	struct fx *f = *state;
+	char script[400], argv_txt[400], pw_txt[400], *url, *argv_seen, *pw_seen;
+	const char *base = getenv("JANITOR_TEST_PG_URL");
+	const char *at = strchr(base, '@'), *slash = strrchr(base, '/');
+	struct db *withpw;
+	FILE *out;
+	struct err e;
+	cJSON *res;
+
+	/* Same server and database, with a password in the URL (trust auth ignores it). */
+	url = xasprintf("postgresql://postgres:s3cret-pw@%.*s/%s", (int)(slash - at - 1), at + 1,
+	                pg_test_db);
+	err_clear(&e);
+	withpw = db_open(url, &e);
+	free(url);
+	if (withpw == NULL)
+		fail_msg("open with password: %s", e.msg);
+	db_close(f->db);
+	f->db = withpw;
+	snprintf(script, sizeof script, "%s/pg_dump", f->dir);
+	snprintf(argv_txt, sizeof argv_txt, "%s/argv.txt", f->dir);
+	snprintf(pw_txt, sizeof pw_txt, "%s/password.txt", f->dir);
+	out = fopen(script, "w");
+	assert_non_null(out);
+	fputs(fake_pg_dump, out);
+	fclose(out);
+	assert_int_equal(chmod(script, 0700), 0);
+	f->opt.pg_dump = script;
+	res = run_op(f, &ops_backup_entry, &e);
+	assert_null(res);
+	assert_int_equal(e.cls, ERR_DB);
+	assert_string_equal(e.msg, "pg_dump: error: connection to server failed: fake");
+	argv_seen = read_file(argv_txt);
+	pw_seen = read_file(pw_txt);
+	assert_non_null(strstr(argv_seen, "--format=custom"));
+	assert_null(strstr(argv_seen, "s3cret-pw"));
+	assert_string_equal(pw_seen, "s3cret-pw\n");
+	assert_int_equal(count_files(f->backups, ".dump", false), 0);
+	assert_int_equal(count_files(f->backups, "", true), 0);
+	free(argv_seen);
+	free(pw_seen);
+}
+
 /* An element of arr whose numeric key equals v. */
 static bool
 has_num(const cJSON *arr, const char *key, double v)
@@ -1014,6 +1068,8 @@ pg_tests(void)
 		        test_backup_pg_writes_0600_verified_dumps_and_rotates, pg_setup,
 		        pg_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_pg_failing_pg_dump_leaves_no_file,
+		                                pg_setup, pg_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_pg_password_only_in_child_environment,
 		                                pg_setup, pg_teardown),
 		cmocka_unit_test_setup_teardown(test_report_pg_has_every_section, pg_setup,
 		                                pg_teardown),
