@@ -73,8 +73,8 @@ one_envelope(const char *env, size_t len, struct err *err)
 
 	if (proto_envelope_decode(env, len, NULL, &m, err) < 0)
 		return -1;
-	again = proto_envelope_encode(&m, "", "celery", "a19d46aa-473a-4ebe-b5f3-51ddbb04d68c",
-	                              &n, err);
+	again = proto_envelope_encode(&m, "", "celery", "a19d46aa-473a-4ebe-b5f3-51ddbb04d68c", &n,
+	                              err);
 	proto_msg_cleanup(&m);
 	if (again == NULL)
 		return -1;

@@ -88,7 +88,7 @@ fail:
 static bool
 is_placed_property(const char *key)
 {
-	static const char *const placed[] = {
+	static const char placed[][16] = {
 		"correlation_id", "reply_to",      "delivery_mode", "delivery_info",
 		"priority",       "body_encoding", "delivery_tag",
 	};

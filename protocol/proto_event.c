@@ -13,9 +13,10 @@
 
 #include "proto_int.h"
 
+/* Arrays, not pointers, so the table stays in read-only data. */
 static const struct {
-	const char *name;
-	const char *routing_key;
+	char name[20];
+	char routing_key[20];
 } event_names[] = {
 	[PROTO_EV_WORKER_ONLINE] = { "worker-online", "worker.online" },
 	[PROTO_EV_WORKER_HEARTBEAT] = { "worker-heartbeat", "worker.heartbeat" },

@@ -147,8 +147,8 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 
 /* kombu's registry names for the types it knows but we refuse (parenthesize_alias). */
 static const struct {
-	const char *content_type;
-	const char *name;
+	char content_type[40];
+	char name[8];
 } refused_types[] = {
 	{ "application/x-python-serialize", "pickle" },
 	{ "application/x-yaml", "yaml" },

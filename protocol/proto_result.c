@@ -14,17 +14,17 @@
 #include "proto_int.h"
 #include "xalloc.h"
 
-static const char *const state_names[] = {
+static const char state_names[][10] = {
 	[PROTO_STATE_PENDING] = "PENDING", [PROTO_STATE_RECEIVED] = "RECEIVED",
 	[PROTO_STATE_STARTED] = "STARTED", [PROTO_STATE_SUCCESS] = "SUCCESS",
 	[PROTO_STATE_FAILURE] = "FAILURE", [PROTO_STATE_RETRY] = "RETRY",
-	[PROTO_STATE_REVOKED] = "REVOKED", [PROTO_STATE_CUSTOM] = NULL,
+	[PROTO_STATE_REVOKED] = "REVOKED", [PROTO_STATE_CUSTOM] = "",
 };
 
 const char *
 proto_state_name(enum proto_state s)
 {
-	if ((size_t)s >= ARRAY_LEN(state_names))
+	if ((size_t)s >= ARRAY_LEN(state_names) || state_names[s][0] == '\0')
 		return NULL;
 	return state_names[s];
 }

@@ -58,7 +58,7 @@ proto_task_free(struct proto_task *t)
 }
 
 /* Header keys Celery's as_task_v2 writes, in its order; the rest are "extra". */
-static const char *const v2_header_keys[] = {
+static const char v2_header_keys[][16] = {
 	"lang",     "task",        "id",      "shadow",        "eta",     "expires",
 	"group",    "group_index", "retries", "timelimit",     "root_id", "parent_id",
 	"argsrepr", "kwargsrepr",  "origin",  "ignore_result",

@@ -583,38 +583,39 @@ test_proto_task_decode_accepts_hybrid_and_redelivered(void **state)
 
 /* ---- envelope ---- */
 
+static const struct {
+	const char *env;
+	const char *msg;
+} envelope_decode_errors_cases[] = {
+	{ "[]", "envelope: must be a JSON object" },
+	{ "{\"body\":1,\"properties\":{}}", "envelope.body: must be a string" },
+	{ "{\"body\":\"\",\"properties\":[]}", "envelope.properties: must be an object" },
+	{ "{\"body\":\"\",\"headers\":1,\"properties\":{}}",
+	  "envelope.headers: must be an object" },
+	{ "{\"body\":\"@@@@\",\"properties\":{\"body_encoding\":\"base64\"}}",
+	  "envelope.body: not valid base64" },
+	{ "{\"body\":\"x\",\"properties\":{\"body_encoding\":\"rot13\"}}",
+	  "envelope.properties.body_encoding: unsupported (only base64)" },
+	{ "{\"body\":\"\",\"content-type\":5,\"properties\":{}}",
+	  "envelope.content-type: must be a string" },
+	{ "{", "envelope: not valid JSON (at offset 0)" },
+};
+
 static void
 test_proto_envelope_decode_errors(void **state)
 {
-	static const struct {
-		const char *env;
-		const char *msg;
-	} cases[] = {
-		{ "[]", "envelope: must be a JSON object" },
-		{ "{\"body\":1,\"properties\":{}}", "envelope.body: must be a string" },
-		{ "{\"body\":\"\",\"properties\":[]}", "envelope.properties: must be an object" },
-		{ "{\"body\":\"\",\"headers\":1,\"properties\":{}}",
-		  "envelope.headers: must be an object" },
-		{ "{\"body\":\"@@@@\",\"properties\":{\"body_encoding\":\"base64\"}}",
-		  "envelope.body: not valid base64" },
-		{ "{\"body\":\"x\",\"properties\":{\"body_encoding\":\"rot13\"}}",
-		  "envelope.properties.body_encoding: unsupported (only base64)" },
-		{ "{\"body\":\"\",\"content-type\":5,\"properties\":{}}",
-		  "envelope.content-type: must be a string" },
-		{ "{", "envelope: not valid JSON (at offset 0)" },
-	};
-
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(envelope_decode_errors_cases); i++) {
 		struct proto_msg m;
 		struct err err;
 
 		err_clear(&err);
-		assert_int_equal(
-		        proto_envelope_decode(cases[i].env, strlen(cases[i].env), NULL, &m, &err),
-		        -1);
-		if (strcmp(err.msg, cases[i].msg) != 0)
-			fail_msg("%s: got %s", cases[i].env, err.msg);
+		assert_int_equal(proto_envelope_decode(envelope_decode_errors_cases[i].env,
+		                                       strlen(envelope_decode_errors_cases[i].env),
+		                                       NULL, &m, &err),
+		                 -1);
+		if (strcmp(err.msg, envelope_decode_errors_cases[i].msg) != 0)
+			fail_msg("%s: got %s", envelope_decode_errors_cases[i].env, err.msg);
 		assert_null(m.body);
 	}
 }
@@ -1057,129 +1058,135 @@ test_proto_control_reply_and_request_bodies(void **state)
 	cJSON_Delete(got);
 }
 
+static const struct {
+	const char *body;
+	const char *msg;
+} control_decode_errors_cases[] = {
+	{ "[]", "body: a control command must be an object" },
+	{ "{}", "body.method: missing" },
+	{ "{\"method\":\"ping\",\"arguments\":[]}", "body.arguments: must be an object" },
+	{ "{\"method\":\"ping\",\"destination\":\"x\"}",
+	  "body.destination: must be a list or null" },
+	{ "{\"method\":\"ping\",\"destination\":[1]}", "body.destination: must hold node names" },
+	{ "{\"method\":\"ping\",\"reply_to\":{\"exchange\":\"e\"}}",
+	  "body.reply_to.routing_key: missing" },
+};
+
 static void
 test_proto_control_decode_errors(void **state)
 {
-	static const struct {
-		const char *body;
-		const char *msg;
-	} cases[] = {
-		{ "[]", "body: a control command must be an object" },
-		{ "{}", "body.method: missing" },
-		{ "{\"method\":\"ping\",\"arguments\":[]}", "body.arguments: must be an object" },
-		{ "{\"method\":\"ping\",\"destination\":\"x\"}",
-		  "body.destination: must be a list or null" },
-		{ "{\"method\":\"ping\",\"destination\":[1]}",
-		  "body.destination: must hold node names" },
-		{ "{\"method\":\"ping\",\"reply_to\":{\"exchange\":\"e\"}}",
-		  "body.reply_to.routing_key: missing" },
-	};
-
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(control_decode_errors_cases); i++) {
 		struct proto_msg m;
 		struct err err;
 
 		proto_msg_init(&m);
 		m.content_type = xstrdup("application/json");
-		m.body = xstrdup(cases[i].body);
-		m.body_len = strlen(cases[i].body);
+		m.body = xstrdup(control_decode_errors_cases[i].body);
+		m.body_len = strlen(control_decode_errors_cases[i].body);
 		assert_null(proto_control_decode(&m, NULL, &err));
-		if (strcmp(err.msg, cases[i].msg) != 0)
-			fail_msg("%s: got %s", cases[i].body, err.msg);
+		if (strcmp(err.msg, control_decode_errors_cases[i].msg) != 0)
+			fail_msg("%s: got %s", control_decode_errors_cases[i].body, err.msg);
 		proto_msg_cleanup(&m);
 	}
 }
 
 /* ---- time and base64 ---- */
 
+static const struct {
+	const char *in;
+	int64_t usec;
+	const char *out;
+} time_parse_and_format_table_ok[] = {
+	{ "1970-01-01T00:00:00+00:00", 0, "1970-01-01T00:00:00+00:00" },
+	{ "2030-01-02T03:04:05.678901+00:00", 1893553445678901LL,
+	  "2030-01-02T03:04:05.678901+00:00" },
+	{ "2030-01-02T03:04:05Z", 1893553445000000LL, "2030-01-02T03:04:05+00:00" },
+	{ "2030-01-02T08:34:05+05:30", 1893553445000000LL, "2030-01-02T08:34:05+05:30" },
+	{ "2030-01-01T22:04:05-05:00", 1893553445000000LL, "2030-01-01T22:04:05-05:00" },
+	{ "2026-11-29T00:12:06.624814", 1795911126624814LL, "2026-11-29T00:12:06.624814" },
+	{ "2024-02-29 12:00", 1709208000000000LL, "2024-02-29T12:00:00" },
+	{ "2024-1-2", 1704153600000000LL, "2024-01-02T00:00:00" },
+	{ "1969-12-31T23:59:59.5Z", -500000LL, "1969-12-31T23:59:59.500000+00:00" },
+	{ "2030-01-02T03:04:05.1234567Z", 1893553445123456LL, "2030-01-02T03:04:05.123456+00:00" },
+};
+
+static const char *const time_parse_and_format_table_bad[] = {
+	"",
+	"2030",
+	"2030-01",
+	"2030-00-01",
+	"2023-02-29",
+	"2030-01-02T24:00",
+	"2030-01-02T03:04:05+0530",
+	"2030-01-02T03:04:05.",
+	"2030-01-02T03:04:05Zjunk",
+	"2030-01-02T3:04",
+	"abcd-01-02",
+};
+
 static void
 test_proto_time_parse_and_format_table(void **state)
 {
-	static const struct {
-		const char *in;
-		int64_t usec;
-		const char *out;
-	} ok[] = {
-		{ "1970-01-01T00:00:00+00:00", 0, "1970-01-01T00:00:00+00:00" },
-		{ "2030-01-02T03:04:05.678901+00:00", 1893553445678901LL,
-		  "2030-01-02T03:04:05.678901+00:00" },
-		{ "2030-01-02T03:04:05Z", 1893553445000000LL, "2030-01-02T03:04:05+00:00" },
-		{ "2030-01-02T08:34:05+05:30", 1893553445000000LL, "2030-01-02T08:34:05+05:30" },
-		{ "2030-01-01T22:04:05-05:00", 1893553445000000LL, "2030-01-01T22:04:05-05:00" },
-		{ "2026-11-29T00:12:06.624814", 1795911126624814LL, "2026-11-29T00:12:06.624814" },
-		{ "2024-02-29 12:00", 1709208000000000LL, "2024-02-29T12:00:00" },
-		{ "2024-1-2", 1704153600000000LL, "2024-01-02T00:00:00" },
-		{ "1969-12-31T23:59:59.5Z", -500000LL, "1969-12-31T23:59:59.500000+00:00" },
-		{ "2030-01-02T03:04:05.1234567Z", 1893553445123456LL,
-		  "2030-01-02T03:04:05.123456+00:00" },
-	};
-
-	static const char *const bad[] = {
-		"",
-		"2030",
-		"2030-01",
-		"2030-00-01",
-		"2023-02-29",
-		"2030-01-02T24:00",
-		"2030-01-02T03:04:05+0530",
-		"2030-01-02T03:04:05.",
-		"2030-01-02T03:04:05Zjunk",
-		"2030-01-02T3:04",
-		"abcd-01-02",
-	};
-
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(time_parse_and_format_table_ok); i++) {
 		struct proto_time t;
 		struct err err;
 		char buf[PROTO_TIME_BUFSZ];
 
-		if (proto_time_parse(ok[i].in, &t, &err) < 0)
-			fail_msg("%s: %s", ok[i].in, err.msg);
-		if (t.usec != ok[i].usec)
-			fail_msg("%s: usec %lld", ok[i].in, (long long)t.usec);
-		assert_string_equal(proto_time_format(&t, buf, sizeof(buf)), ok[i].out);
+		if (proto_time_parse(time_parse_and_format_table_ok[i].in, &t, &err) < 0)
+			fail_msg("%s: %s", time_parse_and_format_table_ok[i].in, err.msg);
+		if (t.usec != time_parse_and_format_table_ok[i].usec)
+			fail_msg("%s: usec %lld", time_parse_and_format_table_ok[i].in,
+			         (long long)t.usec);
+		assert_string_equal(proto_time_format(&t, buf, sizeof(buf)),
+		                    time_parse_and_format_table_ok[i].out);
 	}
-	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(time_parse_and_format_table_bad); i++) {
 		struct proto_time t;
 		struct err err;
 
-		if (proto_time_parse(bad[i], &t, &err) == 0)
-			fail_msg("'%s' parsed", bad[i]);
+		if (proto_time_parse(time_parse_and_format_table_bad[i], &t, &err) == 0)
+			fail_msg("'%s' parsed", time_parse_and_format_table_bad[i]);
 		assert_int_equal(err.cls, ERR_INVALID);
 		assert_string_equal(err.msg, "not an ISO-8601 datetime");
 	}
 }
 
+static const char *const base64_vectors_plain[] = {
+	"", "f", "fo", "foo", "foob", "fooba", "foobar"
+};
+
+static const char *const base64_vectors_enc[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+	                                          "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+
+static const char *const base64_vectors_bad[] = { "Zg=", "Z===", "Zg=a", "Zm9v\n", "Zm 9", "=Zg=" };
+
 static void
 test_proto_base64_vectors(void **state)
 {
-	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-	static const char *const enc[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
-		                           "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
-	static const char *const bad[] = { "Zg=", "Z===", "Zg=a", "Zm9v\n", "Zm 9", "=Zg=" };
-
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(plain); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(base64_vectors_plain); i++) {
 		struct err err;
 		size_t n;
-		char *e = proto_base64_encode(plain[i], strlen(plain[i]), &n);
+		char *e = proto_base64_encode(base64_vectors_plain[i],
+		                              strlen(base64_vectors_plain[i]), &n);
 		char *d;
 
-		assert_string_equal(e, enc[i]);
+		assert_string_equal(e, base64_vectors_enc[i]);
 		d = proto_base64_decode(e, n, &n, &err);
 		assert_non_null(d);
-		assert_int_equal(n, strlen(plain[i]));
-		assert_memory_equal(d, plain[i], n);
+		assert_int_equal(n, strlen(base64_vectors_plain[i]));
+		assert_memory_equal(d, base64_vectors_plain[i], n);
 		free(d);
 		free(e);
 	}
-	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(base64_vectors_bad); i++) {
 		struct err err;
 		size_t n;
 
-		assert_null(proto_base64_decode(bad[i], strlen(bad[i]), &n, &err));
+		assert_null(proto_base64_decode(base64_vectors_bad[i],
+		                                strlen(base64_vectors_bad[i]), &n, &err));
 		assert_string_equal(err.msg, "not valid base64");
 	}
 }
