@@ -201,7 +201,7 @@ MUSTCHECK struct proto_task *proto_task_decode(const struct proto_msg *m,
 /*
  * Encode as a protocol v2 message exactly shaped like Celery's as_task_v2: headers in Celery's
  * key order (extra_headers appended), properties {correlation_id (defaults to id), reply_to,
- * delivery_mode (default 2), [expiration_ms as "expiration"], priority (default 0)}, body
+ * delivery_mode (default 2), [expiration_ms as "expiration"], [priority]}, body
  * [args, kwargs, embed]. Fills *out (call proto_msg_cleanup); -1 with ERR_INVALID when id or
  * task is missing. expiration_ms < 0 means no expiration property.
  */

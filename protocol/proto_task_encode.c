@@ -281,7 +281,10 @@ proto_task_encode(const struct proto_task *t, enum proto_serializer ser, int64_t
 		snprintf(buf, sizeof(buf), "%lld", (long long)expiration_ms);
 		add_str_or_null(props, "expiration", buf);
 	}
-	add_item(props, "priority", cJSON_CreateNumber(t->has_priority ? t->priority : 0));
+	/* Absent stays absent (the Redis envelope then writes kombu's 0), so decode(encode(x)) ==
+	 * x. */
+	if (t->has_priority)
+		add_item(props, "priority", cJSON_CreateNumber(t->priority));
 	out->headers = encode_headers(t);
 	out->properties = props;
 	out->content_type = xstrdup(proto_serializer_content_type(ser));

@@ -390,6 +390,107 @@ test_proto_task_encode_fills_celery_defaults(void **state)
 	proto_task_free(t);
 }
 
+/* decode(encode(x)) == x for a task with every field set, through both serializers. */
+static void
+test_proto_task_encode_decode_roundtrip_all_fields(void **state)
+{
+	static const enum proto_serializer sers[] = { PROTO_SER_JSON, PROTO_SER_MSGPACK };
+	struct proto_task *t = proto_task_new();
+	struct err err;
+
+	(void)state;
+	t->id = xstrdup("a0000000-0000-4000-8000-000000000001");
+	t->task = xstrdup("maintenance.run");
+	t->lang = xstrdup("py");
+	t->shadow = xstrdup("nightly");
+	cJSON_AddItemToArray(t->args, cJSON_CreateString("na\xc3\xafve \xe2\x9c\x93"));
+	cJSON_AddItemToArray(t->args, cJSON_CreateNumber(-2.5));
+	cJSON_AddItemToObject(t->kwargs, "operations", cJSON_Parse("[\"vacuum\", \"logs\"]"));
+	assert_int_equal(proto_time_parse("2030-01-02T08:34:05.000001+05:30", &t->eta, &err), 0);
+	t->has_eta = true;
+	assert_int_equal(proto_time_parse("2030-01-03T00:00:00+00:00", &t->expires, &err), 0);
+	t->has_expires = true;
+	t->retries = 3;
+	t->has_time_limit = t->has_soft_time_limit = true;
+	t->time_limit = 1800;
+	t->soft_time_limit = 1750.5;
+	t->root_id = xstrdup("r");
+	t->parent_id = xstrdup("p");
+	t->group = xstrdup("g");
+	t->has_group_index = true;
+	t->group_index = 4;
+	t->origin = xstrdup("gen1@janitor");
+	t->argsrepr = xstrdup("['x']");
+	t->kwargsrepr = xstrdup("{}");
+	t->ignore_result = true;
+	cJSON_AddItemToObject(t->extra_headers, "x-custom", cJSON_CreateString("v"));
+	t->correlation_id = xstrdup("c");
+	t->reply_to = xstrdup("oid");
+	t->has_priority = true;
+	t->priority = 7;
+	t->delivery_mode = 1;
+	t->callbacks =
+	        cJSON_Parse("[{\"task\": \"a\", \"args\": [], \"kwargs\": {}, "
+	                    "\"options\": {}, \"subtask_type\": null, \"immutable\": false}]");
+	t->errbacks = cJSON_Parse("[]");
+	t->chain = cJSON_Parse("[{\"task\": \"b\"}, {\"task\": \"c\"}]");
+	t->chord = cJSON_Parse("{\"task\": \"celery.chord\"}");
+	for (size_t i = 0; i < ARRAY_LEN(sers); i++) {
+		struct proto_msg out, back;
+		struct proto_task *t2;
+		char *env;
+		size_t len;
+		cJSON *a, *b;
+
+		assert_int_equal(proto_task_encode(t, sers[i], -1, &out, &err), 0);
+		env = proto_envelope_encode(&out, "celery", "maintenance", "tag", &len, &err);
+		assert_non_null(env);
+		assert_int_equal(proto_envelope_decode(env, len, NULL, &back, &err), 0);
+		t2 = proto_task_decode(&back, NULL, &err);
+		if (t2 == NULL)
+			fail_msg("%s", err.msg);
+		assert_int_equal(t2->eta.offset_min, 330);
+		assert_int_equal(t2->delivery_mode, 1);
+		t->exchange = xstrdup("celery");
+		t->routing_key = xstrdup("maintenance");
+		a = task_dump(t);
+		b = task_dump(t2);
+		assert_json_equal(b, a, sers[i] == PROTO_SER_JSON ? "json" : "msgpack");
+		free(t->exchange);
+		free(t->routing_key);
+		t->exchange = t->routing_key = NULL;
+		cJSON_Delete(a);
+		cJSON_Delete(b);
+		proto_task_free(t2);
+		proto_msg_cleanup(&back);
+		proto_msg_cleanup(&out);
+		free(env);
+	}
+	proto_task_free(t);
+}
+
+/* ERR_BUG: a caller passing an enum value outside the contract. */
+static void
+test_proto_encoders_report_bugs(void **state)
+{
+	struct proto_event ev;
+	struct err err;
+	cJSON *v = cJSON_CreateArray();
+	size_t len;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = (enum proto_event_type)99;
+	ev.hostname = "h";
+	assert_null(proto_event_new(&ev, &err));
+	assert_int_equal(err.cls, ERR_BUG);
+	assert_string_equal(err.msg, "event.type: unknown (99)");
+	assert_null(proto_body_encode(v, (enum proto_serializer)7, &len, &err));
+	assert_int_equal(err.cls, ERR_BUG);
+	assert_string_equal(err.msg, "serializer: unknown (7)");
+	cJSON_Delete(v);
+}
+
 /* ---- errors ---- */
 
 /* Decode a body with the given headers JSON; returns the task or NULL with err. */
@@ -1283,6 +1384,8 @@ main(void)
 		cmocka_unit_test(test_proto_task_encode_matches_celery),
 		cmocka_unit_test(test_proto_task_dup_is_deep_and_equal),
 		cmocka_unit_test(test_proto_task_encode_fills_celery_defaults),
+		cmocka_unit_test(test_proto_task_encode_decode_roundtrip_all_fields),
+		cmocka_unit_test(test_proto_encoders_report_bugs),
 		cmocka_unit_test(test_proto_task_decode_error_table),
 		cmocka_unit_test(test_proto_task_decode_rejects_deep_nesting),
 		cmocka_unit_test(test_proto_task_decode_rejects_oversize),
