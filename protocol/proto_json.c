@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "proto_int.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 const char *
@@ -109,6 +110,59 @@ proto_utf8_valid(const void *buf, size_t len)
 	return true;
 }
 
+/*
+ * Python's json.dumps writes float('nan') and float('inf') as the bare tokens NaN, Infinity
+ * and -Infinity, which cJSON rejects. Outside strings no valid JSON has an 'N' or 'I', so
+ * when one appears, return a copy where Infinity becomes 1e999 (which parses as inf) and NaN
+ * becomes null (cJSON has no NaN literal; it would print NaN as null anyway). NULL when the
+ * text has no such token.
+ */
+static char *
+rewrite_nonfinite(const char *s, size_t len, size_t *out_len)
+{
+	struct strbuf sb;
+	bool in_str = false, found = false;
+	size_t i = 0;
+
+	sb_init(&sb);
+	while (i < len) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\' && i + 1 < len) {
+				sb_add(&sb, s + i, 2);
+				i += 2;
+				continue;
+			}
+			in_str = c != '"';
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == 'N' && len - i >= 3 && memcmp(s + i, "NaN", 3) == 0) {
+			sb_adds(&sb, "null");
+			i += 3;
+			found = true;
+			continue;
+		} else if (c == 'I' && len - i >= 8 && memcmp(s + i, "Infinity", 8) == 0) {
+			sb_adds(&sb, "1e999");
+			i += 8;
+			found = true;
+			continue;
+		}
+		sb_addc(&sb, c);
+		i++;
+	}
+	if (!found) {
+		sb_cleanup(&sb);
+		return NULL;
+	}
+	{
+		char *out = sb_detach(&sb, out_len);
+
+		sb_cleanup(&sb); /* sb_detach leaves a fresh empty buffer behind */
+		return out;
+	}
+}
+
 cJSON *
 proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, struct err *err)
 {
@@ -126,6 +180,17 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 		return err_set(err, ERR_INVALID, "nested deeper than %d levels", lim_depth(lim)),
 		       NULL;
 	root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+	if (root == NULL && (memchr(s, 'N', len) != NULL || memchr(s, 'I', len) != NULL)) {
+		size_t rlen;
+		char *re = rewrite_nonfinite(s, len, &rlen);
+
+		if (re != NULL) {
+			cJSON *v = proto_json_decode(re, rlen, lim, err);
+
+			free(re);
+			return v;
+		}
+	}
 	if (root == NULL) {
 		size_t off = end != NULL && end >= s && end <= s + len ? (size_t)(end - s) : 0;
 

@@ -1355,6 +1355,26 @@ test_proto_json_decode_duplicate_keys_last_wins(void **state)
 	cJSON_Delete(v);
 }
 
+/* Python's json.dumps default allow_nan writes bare NaN / Infinity tokens. */
+static void
+test_proto_json_decode_accepts_python_nonfinite(void **state)
+{
+	const char *text = "[NaN, Infinity, -Infinity, \"NaN Infinity\", 1]";
+	struct err err;
+	cJSON *v = proto_json_decode(text, strlen(text), NULL, &err);
+
+	(void)state;
+	assert_non_null(v);
+	assert_true(cJSON_IsNull(cJSON_GetArrayItem(v, 0)));
+	assert_true(isinf(cJSON_GetArrayItem(v, 1)->valuedouble));
+	assert_true(cJSON_GetArrayItem(v, 2)->valuedouble < 0);
+	assert_string_equal(cJSON_GetArrayItem(v, 3)->valuestring, "NaN Infinity");
+	cJSON_Delete(v);
+	/* Not a token: still an error. */
+	assert_null(proto_json_decode("[Nope]", 6, NULL, &err));
+	assert_int_equal(err.cls, ERR_INVALID);
+}
+
 static void
 test_proto_body_decode_content_encodings(void **state)
 {
@@ -1408,6 +1428,7 @@ main(void)
 		cmocka_unit_test(test_proto_repr_python_style),
 		cmocka_unit_test(test_proto_body_decode_content_encodings),
 		cmocka_unit_test(test_proto_json_decode_duplicate_keys_last_wins),
+		cmocka_unit_test(test_proto_json_decode_accepts_python_nonfinite),
 	};
 
 	xalloc_install_cjson();
