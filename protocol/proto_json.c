@@ -180,7 +180,8 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 		return err_set(err, ERR_INVALID, "nested deeper than %d levels", lim_depth(lim)),
 		       NULL;
 	root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-	if (root == NULL && (memchr(s, 'N', len) != NULL || memchr(s, 'I', len) != NULL)) {
+	if (root == NULL && len > 0 &&
+	    (memchr(s, 'N', len) != NULL || memchr(s, 'I', len) != NULL)) {
 		size_t rlen;
 		char *re = rewrite_nonfinite(s, len, &rlen);
 
