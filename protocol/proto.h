@@ -56,8 +56,11 @@ struct proto_time {
 
 /*
  * Parse what celery/utils/iso8601.py accepts: YYYY-MM-DD, then any one separator and
- * HH:MM[:SS[.fraction]], then optional "Z" or +-HH[:]MM. Returns 0, or -1 with ERR_INVALID and
- * "not an ISO-8601 datetime" (the caller prefixes the field name).
+ * HH:MM[:SS[.fraction]], then optional "Z" or +-HH:MM. Returns 0, or -1 with ERR_INVALID and
+ * "not an ISO-8601 datetime" (the caller prefixes the field name). Two deliberate differences:
+ * trailing text is refused (Celery's regex ignores it), and the fraction is read as a decimal
+ * fraction (".5" = 500000 us; Celery reads it as a count of microseconds, which agrees only for
+ * the six digits isoformat() always writes). Digits past the sixth are dropped.
  */
 MUSTCHECK int proto_time_parse(const char *s, struct proto_time *out, struct err *err);
 
@@ -101,7 +104,11 @@ MUSTCHECK cJSON *proto_body_decode(const char *content_type, const char *content
                                    const void *body, size_t len, const struct proto_limits *lim,
                                    struct err *err);
 
-/* JSON text (not NUL-terminated; may hold NUL bytes, which are refused) into cJSON. */
+/*
+ * JSON text (not NUL-terminated; NUL bytes are refused) into cJSON. Accepts Python's bare
+ * NaN/Infinity tokens (NaN becomes null). Numbers are doubles: integers beyond 2^53 lose
+ * precision. A repeated object key keeps its last value, as json.loads does.
+ */
 MUSTCHECK cJSON *proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim,
                                    struct err *err);
 
