@@ -421,6 +421,7 @@ lite_copy(struct ops_ctx *ctx, sqlite3 *src, sqlite3 *dst, struct err *err)
 		ops_progress(ctx, sqlite3_backup_pagecount(b) - last_remaining,
 		             sqlite3_backup_pagecount(b), "sqlite backup");
 	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	/* finish returns the same code the last step did; dst's error code is checked below. */
 	sqlite3_backup_finish(b);
 	if (rc != SQLITE_DONE)
 		return err_set(err,

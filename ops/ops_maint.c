@@ -138,6 +138,8 @@ ops_not_applicable(const char *reason)
 	return obj;
 }
 
+/* Fails with "no such table: dbstat" when SQLite was built without it: that failure is the
+ * answer, so its error is deliberately dropped. */
 static const char sql_has_dbstat[] = "SELECT count(*) FROM dbstat WHERE 0";
 
 bool

@@ -320,6 +320,31 @@ test_vacuum_sqlite_dry_run_changes_nothing(void **state)
 }
 
 static void
+test_vacuum_sqlite_wal_checkpoints_and_truncates(void **state)
+{
+	struct fx *f = *state;
+	char wal[320];
+	struct stat st;
+	struct db_rows *r;
+	struct err e;
+	cJSON *res;
+
+	err_clear(&e);
+	r = db_query(f->db, "PRAGMA journal_mode = WAL", 0, NULL, &e);
+	assert_non_null(r);
+	db_rows_free(r);
+	exec_ok(f->db, "DELETE FROM core_auditlog WHERE id > 800");
+	res = run_ok(f, &ops_vacuum_entry);
+	assert_string_equal(str(res, "journal_mode"), "wal");
+	assert_int_equal((int64_t)num(cJSON_GetObjectItem(res, "wal_checkpoint"), "busy"), 0);
+	assert_true(num(res, "pages_freed") > 100);
+	snprintf(wal, sizeof wal, "%s-wal", f->path);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	cJSON_Delete(res);
+}
+
+static void
 test_reindex_sqlite_rebuilds_every_index(void **state)
 {
 	struct fx *f = *state;
@@ -1085,6 +1110,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vacuum_sqlite_frees_pages_after_deletes,
 		                                lite_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_vacuum_sqlite_dry_run_changes_nothing,
+		                                lite_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_vacuum_sqlite_wal_checkpoints_and_truncates,
 		                                lite_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reindex_sqlite_rebuilds_every_index,
 		                                lite_setup, fx_teardown),
