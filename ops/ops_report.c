@@ -93,6 +93,21 @@ static const char sql_pg_blocking[] =
         "WHERE cardinality(pg_blocking_pids(a.pid)) > 0 ORDER BY a.pid, b.pid";
 static const char pg_blocking_types[] = "nsnsssnssns";
 
+/* The last successful real runs of one operation ($1), from the execution log the engine
+ * writes (core_taskexecutionlog, task name database_maintenance): its duration_seconds. */
+static const char sql_pg_history[] =
+        "SELECT (result -> $1 ->> 'duration_seconds')::float8 FROM core_taskexecutionlog "
+        "WHERE task_name = 'database_maintenance' AND NOT dry_run "
+        "AND result -> $1 ->> 'status' = 'completed' "
+        "AND result -> $1 ->> 'duration_seconds' IS NOT NULL ORDER BY id DESC LIMIT 5";
+static const char sql_lite_history[] =
+        "SELECT json_extract(result, '$.' || ?1 || '.duration_seconds') FROM core_taskexecutionlog "
+        "WHERE task_name = 'database_maintenance' AND NOT dry_run "
+        "AND json_extract(result, '$.' || ?1 || '.status') = 'completed' "
+        "AND json_extract(result, '$.' || ?1 || '.duration_seconds') IS NOT NULL "
+        "ORDER BY id DESC LIMIT 5";
+static const char history_table[] = "core_taskexecutionlog";
+
 static const char sql_lite_dbsize[] =
         "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size";
 static const char sql_lite_indexes[] =
@@ -286,18 +301,58 @@ sum_tables(const cJSON *tables, const char *field, const char *const *only, size
 	return sum;
 }
 
-/* Per operation: size / default rate, one second minimum (connection, catalog reads). */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median duration of the last (up to 5) successful real runs of op; false when none. */
+static bool
+history_median(struct db *db, const char *op, double *out)
+{
+	const char *params[1] = { op };
+	struct err ignored;
+	struct db_rows *rows;
+	double v[5];
+	int i, n = 0;
+
+	err_clear(&ignored);
+	rows = db_query(db, db_kind(db) == DB_SQLITE ? sql_lite_history : sql_pg_history, 1, params,
+	                &ignored);
+	if (rows == NULL) /* a log with another shape: no history, not a failed report */
+		return false;
+	for (i = 0; i < db_rows_count(rows) && n < 5; i++)
+		if (db_rows_get(rows, i, 0) != NULL)
+			v[n++] = strtod(db_rows_get(rows, i, 0), NULL);
+	db_rows_free(rows);
+	if (n == 0)
+		return false;
+	qsort(v, (size_t)n, sizeof v[0], cmp_double);
+	*out = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return true;
+}
+
+/* Per operation: the median of its recent real runs when the execution log has them,
+ * otherwise size / default rate; one second minimum (connection, catalog reads). */
 static cJSON *
-estimate(const cJSON *tables, const struct ops_options *opt)
+estimate(struct db *db, const cJSON *tables, const struct ops_options *opt)
 {
 	const char *retention[] = { opt->auditlog_table, opt->tasklog_table, opt->failed_table,
 		                    opt->session_table };
-	cJSON *e = cJSON_CreateObject(), *per = cJSON_CreateObject();
+	cJSON *e = cJSON_CreateObject(), *per = cJSON_CreateObject(), *how = cJSON_CreateObject();
 	double total = 0, all = sum_tables(tables, "total_bytes", NULL, 0);
 	double index = sum_tables(tables, "index_bytes", NULL, 0);
 	double rows = sum_tables(tables, "rows", retention, ARRAY_LEN(retention));
+	bool has_log = false;
+	struct err ignored;
 	size_t k;
 
+	err_clear(&ignored);
+	if (db_table_exists(db, history_table, &has_log, &ignored) < 0)
+		has_log = false;
 	for (k = 0; k < ARRAY_LEN(est_rates); k++) {
 		const char *b = est_rates[k].basis;
 		double size = strcmp(b, "all") == 0         ? all
@@ -305,16 +360,21 @@ estimate(const cJSON *tables, const struct ops_options *opt)
 		              : strcmp(b, "retention") == 0 ? rows
 		                                            : 0;
 		double secs = est_rates[k].rate > 0 ? size / est_rates[k].rate : 0;
+		bool hist = has_log && history_median(db, est_rates[k].op, &secs);
 
 		secs = secs < 1 ? 1 : secs;
 		ops_add_num(per, est_rates[k].op, secs);
+		ops_add_str(how, est_rates[k].op, hist ? "history" : "default rate");
 		total += secs;
 	}
 	ops_add_num(e, "total_seconds", total);
 	cJSON_AddItemToObject(e, "per_operation", per);
+	cJSON_AddItemToObject(e, "basis", how);
 	ops_add_str(e, "method",
-	            "default rates over current sizes (vacuum 100 MB/s, reindex 50 MB/s of index, "
-	            "backup 50 MB/s, retention 500k rows/s over all their rows): an upper bound");
+	            "median duration of the last 5 successful runs from core_taskexecutionlog "
+	            "where present, else default rates over current sizes (vacuum 100 MB/s, "
+	            "reindex 50 MB/s of index, backup 50 MB/s, retention 500k rows/s over all "
+	            "their rows); at least 1 s each");
 	return e;
 }
 
@@ -353,7 +413,7 @@ common_sections(struct db *db, const struct ops_options *opt, cJSON *rep, struct
 	cJSON_AddItemToObject(rep, "bloat", bloat);
 	if (ops_bloat_fill(db, 10.0, bloat, err) < 0)
 		return err_prefix(err, "report bloat");
-	cJSON_AddItemToObject(rep, "estimate", estimate(tables, opt));
+	cJSON_AddItemToObject(rep, "estimate", estimate(db, tables, opt));
 	return 0;
 }
 

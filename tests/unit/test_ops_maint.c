@@ -466,10 +466,30 @@ test_report_sqlite_has_every_section(void **state)
 	cJSON *rep, *idx;
 	sqlite3 *other = NULL;
 
+	/* Two real runs (40 s, 44 s) and a dry run (1000 s) of vacuum in the execution log. */
+	exec_ok(f->db,
+	        "INSERT INTO core_taskexecutionlog (task_id, task_name, status, created_at, "
+	        "dry_run, error_message, worker_hostname, result) VALUES "
+	        "('a', 'database_maintenance', 'completed', '2026-01-01 00:00:00', 0, '', "
+	        "'h', '{\"vacuum\": {\"status\": \"completed\", \"duration_seconds\": 40}}'), "
+	        "('b', 'database_maintenance', 'completed', '2026-01-02 00:00:00', 0, '', "
+	        "'h', '{\"vacuum\": {\"status\": \"completed\", \"duration_seconds\": 44}}'), "
+	        "('c', 'database_maintenance', 'completed', '2026-01-03 00:00:00', 1, '', "
+	        "'h', '{\"vacuum\": {\"status\": \"completed\", \"duration_seconds\": 1000}}')");
 	err_clear(&e);
 	rep = ops_report(f->db, &f->opt, &e);
 	if (rep == NULL)
 		fail_msg("report: %s", e.msg);
+	assert_int_equal((int64_t)num(cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "estimate"),
+	                                                  "per_operation"),
+	                              "vacuum"),
+	                 42);
+	assert_string_equal(
+	        str(cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "estimate"), "basis"), "vacuum"),
+	        "history");
+	assert_string_equal(
+	        str(cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "estimate"), "basis"), "backup"),
+	        "default rate");
 	assert_true(num(rep, "database_size") > 4000 * 100);
 	assert_non_null(
 	        find(cJSON_GetObjectItem(rep, "table_sizes"), "table_name", "core_auditlog"));
