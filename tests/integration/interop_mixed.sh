@@ -98,8 +98,16 @@ timeout_call() {
 	[ "$rc" != 0 ] && printf '%s\n' "$out" | grep -qi 'timed out'
 }
 jt_check "janitor call --wait 1 with no consumer times out, non-zero" timeout_call
-usage_call() { "$JANITOR" call >/dev/null 2>&1; [ $? = 2 ]; }
+usage_call() { "$JANITOR" call "$@" >/dev/null 2>&1; [ $? = 2 ]; }
 jt_check "janitor call without a task name is a usage error (2)" usage_call
+jt_check "janitor call -a with a JSON object is a usage error (2)" usage_call t -a '{"x": 1}'
+jt_check "janitor call -k with a JSON list is a usage error (2)" usage_call t -k '[1]'
+jt_check "janitor call --countdown with --eta is a usage error (2)" usage_call t --countdown 1 \
+	--eta 2030-01-01T00:00:00
+jt_check "janitor call --eta that is no time is a usage error (2)" usage_call t --eta tomorrow
+jt_check "janitor call --serializer pickle is refused (2)" usage_call t --serializer pickle
+no_backend_call() { env -u CELERY_RESULT_BACKEND "$JANITOR" call t --wait 1 >/dev/null 2>&1; [ $? = 2 ]; }
+jt_check "janitor call --wait without a result backend is a usage error (2)" no_backend_call
 
 # 2. A Python worker and janitor share the queue "shared".
 jt_worker jan -c 2 -Q shared,jonly,celery --database "default=sqlite:///$SHARED" \
