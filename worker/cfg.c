@@ -17,10 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ini.h"
 #include "log.h"
+#include "ops.h"
 #include "xalloc.h"
 
-#define CFG_DEFAULT_FILE "/etc/janitor/janitor.conf"
+#define CFG_DEFAULT_FILE INI_DEFAULT_FILE
 
 enum cfg_type {
 	CFG_STR,     /* char * */
@@ -107,6 +109,18 @@ kv_set(struct cfg_kv **v, size_t *n, const char *key, const char *value)
 	(*v)[*n].key = xstrdup(key);
 	(*v)[*n].value = xstrdup(value);
 	(*n)++;
+}
+
+static void
+kv_free(struct cfg_kv *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
 }
 
 static const char *
@@ -238,65 +252,61 @@ trim(char *s)
 	return s;
 }
 
-/* INI: [worker] rows by key, [databases] alias = URL, [aliases] name = task. */
+/* A [worker] key: file keys use '_', and '-' is accepted as its synonym. */
+static int
+file_row_set(struct cfg *c, const struct ini_entry *e, const char *src, struct err *err)
+{
+	char key[64];
+	const struct cfg_row *r;
+	size_t i;
+
+	for (i = 0; e->key[i] != '\0' && i + 1 < sizeof(key); i++)
+		key[i] = e->key[i] == '-' ? '_' : e->key[i];
+	key[i] = '\0';
+	r = row_by_key(key);
+	if (r == NULL)
+		return err_set(err, ERR_CONFIG, "%s unknown key '%s'", src, e->key);
+	return row_set(c, r, e->value, src, err);
+}
+
+/*
+ * The file: [worker] rows by key, [databases] alias = URL, [aliases] name = task, and
+ * [maintenance] engine options (checked by ops_options_set here, so a typo fails at start
+ * rather than at the first task). Any other section is an error.
+ */
 static int
 load_file(struct cfg *c, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char line[4096], section[64] = "worker", src[128];
-	int lineno = 0, rc = 0;
+	struct ops_options probe;
+	struct ini *ini;
+	char src[512];
+	size_t i;
+	int rc = 0;
 
-	if (f == NULL)
-		return err_sys(err, ERR_CONFIG, "config file %s", path);
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *s = trim(line), *eq, *k, *v;
+	ini = ini_load(path, err);
+	if (ini == NULL)
+		return -1;
+	ops_options_init(&probe);
+	for (i = 0; rc == 0 && i < ini_count(ini); i++) {
+		struct ini_entry e = ini_entry(ini, i);
 
-		lineno++;
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		snprintf(src, sizeof(src), "%s:%d:", path, lineno);
-		if (*s == '[') {
-			char *e = strchr(s, ']');
-
-			if (e == NULL || (size_t)(e - s - 1) >= sizeof(section)) {
-				rc = err_set(err, ERR_CONFIG, "%s bad section header", src);
-				break;
-			}
-			*e = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			if (strcmp(section, "worker") != 0 && strcmp(section, "databases") != 0 &&
-			    strcmp(section, "aliases") != 0)
-				rc = err_set(err, ERR_CONFIG, "%s unknown section [%s]", src,
-				             section);
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (eq == NULL) {
-			rc = err_set(err, ERR_CONFIG, "%s expected key = value", src);
-			break;
-		}
-		*eq = '\0';
-		k = trim(s);
-		v = trim(eq + 1);
-		if (strcmp(section, "databases") == 0) {
-			kv_set(&c->databases, &c->ndatabases, k, v);
-		} else if (strcmp(section, "aliases") == 0) {
-			kv_set(&c->aliases, &c->naliases, k, v);
-		} else {
-			const struct cfg_row *r;
-			char *p;
-
-			for (p = k; *p != '\0'; p++)
-				if (*p == '-')
-					*p = '_';
-			r = row_by_key(k);
-			if (r == NULL)
-				rc = err_set(err, ERR_CONFIG, "%s unknown key '%s'", src, k);
+		snprintf(src, sizeof(src), "%s:%d:", path, e.line);
+		if (strcmp(e.section, "databases") == 0)
+			kv_set(&c->databases, &c->ndatabases, e.key, e.value);
+		else if (strcmp(e.section, "aliases") == 0)
+			kv_set(&c->aliases, &c->naliases, e.key, e.value);
+		else if (strcmp(e.section, "maintenance") == 0) {
+			rc = ops_options_set(&probe, e.key, e.value, err);
+			if (rc == 0)
+				kv_set(&c->maintenance, &c->nmaintenance, e.key, e.value);
 			else
-				rc = row_set(c, r, v, src, err);
-		}
+				err_prefix(err, "%s [maintenance]", src);
+		} else if (strcmp(e.section, "worker") == 0 || e.section[0] == '\0')
+			rc = file_row_set(c, &e, src, err);
+		else
+			rc = err_set(err, ERR_CONFIG, "%s unknown section [%s]", src, e.section);
 	}
-	fclose(f);
+	ini_free(ini);
 	return rc;
 }
 
@@ -480,16 +490,9 @@ cfg_cleanup(struct cfg *c)
 		if (r->type == CFG_STR || r->type == CFG_URL || r->type == CFG_LEVEL)
 			free(*(char **)((char *)c + r->off));
 	}
-	for (i = 0; i < c->ndatabases; i++) {
-		free(c->databases[i].key);
-		free(c->databases[i].value);
-	}
-	for (i = 0; i < c->naliases; i++) {
-		free(c->aliases[i].key);
-		free(c->aliases[i].value);
-	}
-	free(c->databases);
-	free(c->aliases);
+	kv_free(c->databases, c->ndatabases);
+	kv_free(c->aliases, c->naliases);
+	kv_free(c->maintenance, c->nmaintenance);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
 }
@@ -528,6 +531,7 @@ cfg_print(const struct cfg *c, FILE *f)
 {
 	size_t i;
 
+	fprintf(f, "[worker]\n");
 	for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
 		const struct cfg_row *r = &cfg_table[i];
 		const char *base = (const char *)c;
@@ -567,6 +571,9 @@ cfg_print(const struct cfg *c, FILE *f)
 	fprintf(f, "[aliases]\n");
 	for (i = 0; i < c->naliases; i++)
 		fprintf(f, "%s = %s\n", c->aliases[i].key, c->aliases[i].value);
+	fprintf(f, "[maintenance]\n");
+	for (i = 0; i < c->nmaintenance; i++)
+		fprintf(f, "%s = %s\n", c->maintenance[i].key, c->maintenance[i].value);
 }
 
 char **

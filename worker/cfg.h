@@ -2,7 +2,7 @@
 /*
  * cfg.h - the worker's configuration: one table of settings (cfg.c) loaded with design.md's
  * precedence, command-line flags > environment (CELERY_BROKER_URL, CELERY_RESULT_BACKEND,
- * DATABASE_URL) > config file (INI: [worker], [databases], [aliases]) > Celery's defaults.
+ * DATABASE_URL) > config file (INI via ini.h: [worker], [databases], [aliases], [maintenance]) > Celery's defaults.
  * Is not: the logic that uses the values; executors get values as parameters.
  *
  * Threads: loaded once by the main thread, then read-only. Ownership: struct cfg is caller
@@ -48,6 +48,8 @@ struct cfg {
 	size_t ndatabases;
 	struct cfg_kv *aliases; /* task name -> janitor task name */
 	size_t naliases;
+	struct cfg_kv *maintenance; /* [maintenance] key -> value, for ops_options_set */
+	size_t nmaintenance;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ini.h"
 #include "ops.h"
 #include "run_int.h"
 #include "xalloc.h"
@@ -35,7 +36,8 @@ run_usage(FILE *f)
 	        "                   [--database URL] [--config FILE] [--demo-db PATH]\n"
 	        "operations: %s\n"
 	        "URL: postgresql://... or sqlite:///relative/path, sqlite:////absolute/path;\n"
-	        "     default $DATABASE_URL, then [databases] default in --config FILE.\n"
+	        "     default $DATABASE_URL, then [databases] default in --config FILE\n"
+	        "     (default " INI_DEFAULT_FILE " when it exists).\n"
 	        "--demo-db PATH creates a demo SQLite database there (unless the file exists)\n"
 	        "     and runs against it.\n",
 	        ops_names());
@@ -180,7 +182,7 @@ parse_args(int argc, char **argv, struct run_args *a, bool report)
 
 /* The URL in precedence order; a --demo-db path becomes its sqlite URL (owned by *owned). */
 static const char *
-pick_url(const struct run_args *a, const struct run_ini *ini, char **owned)
+pick_url(const struct run_args *a, const struct ini *ini, char **owned)
 {
 	const char *env = getenv("DATABASE_URL");
 
@@ -193,7 +195,7 @@ pick_url(const struct run_args *a, const struct run_ini *ini, char **owned)
 		return a->database;
 	if (env != NULL && env[0] != '\0')
 		return env;
-	return ini != NULL ? run_ini_get(ini, "databases", "default") : NULL;
+	return ini != NULL ? ini_get(ini, "databases", "default") : NULL;
 }
 
 static void
@@ -205,9 +207,26 @@ print_json(const cJSON *doc)
 	cJSON_free(s);
 }
 
+/* [maintenance] keys of the configuration file onto the engine's options. */
+static int
+apply_maintenance(const struct ini *ini, struct ops_options *opt, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < ini_count(ini); i++) {
+		struct ini_entry e = ini_entry(ini, i);
+
+		if (strcmp(e.section, "maintenance") != 0)
+			continue;
+		if (ops_options_set(opt, e.key, e.value, err) < 0)
+			return err_prefix(err, "%s:%d: [maintenance]", ini_path(ini), e.line);
+	}
+	return 0;
+}
+
 /* Opens the configuration and the database; prints the one line and returns 1 on failure. */
 static int
-setup(const struct run_args *a, const char *cmd, struct ops_options *opt, struct run_ini **ini,
+setup(const struct run_args *a, const char *cmd, struct ops_options *opt, struct ini **ini,
       struct db **db)
 {
 	char *owned = NULL;
@@ -216,9 +235,9 @@ setup(const struct run_args *a, const char *cmd, struct ops_options *opt, struct
 	int rc = 1;
 
 	err_clear(&err);
-	if (a->config != NULL) {
-		*ini = run_ini_load(a->config, &err);
-		if (*ini == NULL || run_ini_apply(*ini, opt, &err) < 0)
+	if (a->config != NULL || access(INI_DEFAULT_FILE, R_OK) == 0) {
+		*ini = ini_load(a->config != NULL ? a->config : INI_DEFAULT_FILE, &err);
+		if (*ini == NULL || apply_maintenance(*ini, opt, &err) < 0)
 			goto fail;
 	}
 	if (a->demo_db != NULL) {
@@ -245,7 +264,7 @@ cmd_run(int argc, char **argv)
 	struct run_args a = { 0 };
 	struct run_progress prog = { .f = stderr, .tty = isatty(STDERR_FILENO) != 0 };
 	struct ops_options opt;
-	struct run_ini *ini = NULL;
+	struct ini *ini = NULL;
 	struct db *db = NULL;
 	const struct ops_entry **sel = NULL;
 	cJSON *doc;
@@ -275,7 +294,7 @@ cmd_run(int argc, char **argv)
 	rc = nfailed > 0 ? 1 : 0;
 out:
 	db_close(db);
-	run_ini_free(ini);
+	ini_free(ini);
 	free(sel);
 	free(a.list);
 	return rc;
@@ -286,7 +305,7 @@ cmd_report(int argc, char **argv)
 {
 	struct run_args a = { 0 };
 	struct ops_options opt;
-	struct run_ini *ini = NULL;
+	struct ini *ini = NULL;
 	struct db *db = NULL;
 	cJSON *report = NULL;
 	struct err err;
@@ -314,7 +333,7 @@ cmd_report(int argc, char **argv)
 out:
 	cJSON_Delete(report);
 	db_close(db);
-	run_ini_free(ini);
+	ini_free(ini);
 	free(a.list);
 	return rc;
 }

@@ -638,6 +638,8 @@ settings_from_cfg(struct loop *L, const struct cfg *cfg)
 	L->s.result_expires = (int64_t)cfg->result_expires;
 	L->s.databases = cfg->databases;
 	L->s.ndatabases = cfg->ndatabases;
+	L->s.maintenance = cfg->maintenance;
+	L->s.nmaintenance = cfg->nmaintenance;
 	L->s.aliases = cfg->aliases;
 	L->s.naliases = cfg->naliases;
 	L->s.acks_late = cfg->acks_late;

@@ -39,6 +39,8 @@ struct exec_settings {
 	size_t ndatabases;
 	const struct cfg_kv *aliases; /* task name -> janitor name */
 	size_t naliases;
+	const struct cfg_kv *maintenance; /* [maintenance] engine options, applied before kwargs */
+	size_t nmaintenance;
 	bool acks_late;
 	bool track_started;
 	double soft_time_limit; /* seconds, 0 = none (a message's timelimit wins) */

@@ -351,6 +351,14 @@ run_maintenance(const struct exec_settings *s, struct exec_conn *conn, struct ex
 		return;
 	}
 	ops_options_init(&job.opt);
+	for (i = 0; i < s->nmaintenance; i++) {
+		/* Checked when the configuration was loaded; a failure here is a bug. */
+		if (ops_options_set(&job.opt, s->maintenance[i].key, s->maintenance[i].value, &e) <
+		    0) {
+			exec_outcome_fail(o, EXEC_FAILURE, MAINT_ERROR, MAINT_MODULE, "%s", e.msg);
+			goto out;
+		}
+	}
 	kw = op_kwargs(t->kwargs);
 	if (ops_options_apply_json(&job.opt, kw, &e) < 0) {
 		exec_outcome_fail(o, EXEC_FAILURE, "ValueError", "builtins", "%s", e.msg);

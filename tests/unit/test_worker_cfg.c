@@ -131,6 +131,45 @@ test_cfg_load_rejects_unknown_key_and_bad_values(void **state)
 	cfg_cleanup(&c);
 }
 
+/* One file configures both commands: [maintenance] keys are kept for the executors and
+ * checked at load, so a typo fails at start rather than at the first task. */
+static void
+test_cfg_load_maintenance_section_checked_and_kept(void **state)
+{
+	char path[] = "/tmp/janitor-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	const char *argv[] = { "worker", "--config", path, NULL };
+	struct cfg c;
+	struct err e;
+
+	(void)state;
+	fprintf(f, "[maintenance]\nbackup_dir = /srv/backups\naudit_days = 30\n");
+	fclose(f);
+	err_clear(&e);
+	assert_int_equal(load(&c, &e, 3, argv), 0);
+	assert_int_equal(c.nmaintenance, 2);
+	assert_string_equal(c.maintenance[0].key, "backup_dir");
+	assert_string_equal(c.maintenance[0].value, "/srv/backups");
+	assert_string_equal(c.maintenance[1].value, "30");
+	cfg_cleanup(&c);
+	f = fopen(path, "w");
+	fprintf(f, "[worker]\nqueues = celery\n[maintenance]\naudit_dayz = 30\n");
+	fclose(f);
+	assert_int_equal(load(&c, &e, 3, argv), -1);
+	assert_int_equal(e.cls, ERR_CONFIG);
+	assert_non_null(strstr(e.msg, ":4:"));
+	assert_non_null(strstr(e.msg, "audit_dayz"));
+	cfg_cleanup(&c);
+	f = fopen(path, "w");
+	fprintf(f, "[wroker]\nqueues = celery\n");
+	fclose(f);
+	assert_int_equal(load(&c, &e, 3, argv), -1);
+	assert_non_null(strstr(e.msg, "unknown section [wroker]"));
+	cfg_cleanup(&c);
+	unlink(path);
+}
+
 static void
 test_cfg_database_url_without_alias_is_default(void **state)
 {
@@ -279,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_cfg_load_defaults_are_celerys),
 		cmocka_unit_test(test_cfg_load_precedence_flag_env_file),
 		cmocka_unit_test(test_cfg_load_rejects_unknown_key_and_bad_values),
+		cmocka_unit_test(test_cfg_load_maintenance_section_checked_and_kept),
 		cmocka_unit_test(test_cfg_database_url_without_alias_is_default),
 		cmocka_unit_test(test_cfg_mask_url_hides_password),
 		cmocka_unit_test(test_cfg_queue_list_splits_and_trims),

@@ -1,25 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run_ini.c - the small INI reader behind `janitor run --config FILE`: [section] headers and
- * key = value lines, # and ; comments. It reads [databases] default and [maintenance] keys;
- * the daemon has its own configuration table (worker/cfg.c).
+ * ini.c - the INI reader shared by `janitor worker` and `janitor run` (see ini.h). Keeps every
+ * entry in file order so callers can report the line of a bad key.
  */
 #include "config.h"
+
+#include "ini.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_int.h"
 #include "xalloc.h"
 
-struct ini_entry {
+struct ini_item {
 	char *section, *key, *value; /* owned */
+	int line;
 };
 
-struct run_ini {
-	struct ini_entry *v; /* owned */
+struct ini {
+	char *path;         /* owned */
+	struct ini_item *v; /* owned */
 	size_t n, cap;
 };
 
@@ -37,7 +39,7 @@ trim(char *s)
 }
 
 static void
-add(struct run_ini *ini, const char *section, const char *key, const char *value)
+add(struct ini *ini, const char *section, const char *key, const char *value, int line)
 {
 	if (ini->n == ini->cap) {
 		ini->cap = ini->cap ? ini->cap * 2 : 16;
@@ -46,13 +48,13 @@ add(struct run_ini *ini, const char *section, const char *key, const char *value
 	ini->v[ini->n].section = xstrdup(section);
 	ini->v[ini->n].key = xstrdup(key);
 	ini->v[ini->n].value = xstrdup(value);
+	ini->v[ini->n].line = line;
 	ini->n++;
 }
 
 /* One line: a comment, a [section], or key = value. */
 static int
-parse_line(struct run_ini *ini, char *line, char **section, const char *path, int lineno,
-           struct err *err)
+parse_line(struct ini *ini, char *line, char **section, int lineno, struct err *err)
 {
 	char *s = trim(line), *eq, *end;
 
@@ -61,7 +63,8 @@ parse_line(struct run_ini *ini, char *line, char **section, const char *path, in
 	if (*s == '[') {
 		end = strchr(s, ']');
 		if (end == NULL)
-			return err_set(err, ERR_CONFIG, "%s:%d: unclosed [section]", path, lineno);
+			return err_set(err, ERR_CONFIG, "%s:%d: unclosed [section]", ini->path,
+			               lineno);
 		*end = '\0';
 		free(*section);
 		*section = xstrdup(trim(s + 1));
@@ -69,28 +72,29 @@ parse_line(struct run_ini *ini, char *line, char **section, const char *path, in
 	}
 	eq = strchr(s, '=');
 	if (eq == NULL)
-		return err_set(err, ERR_CONFIG, "%s:%d: expected key = value", path, lineno);
+		return err_set(err, ERR_CONFIG, "%s:%d: expected key = value", ini->path, lineno);
 	*eq = '\0';
-	add(ini, *section, trim(s), trim(eq + 1));
+	add(ini, *section, trim(s), trim(eq + 1), lineno);
 	return 0;
 }
 
-struct run_ini *
-run_ini_load(const char *path, struct err *err)
+struct ini *
+ini_load(const char *path, struct err *err)
 {
-	struct run_ini *ini = xcalloc(1, sizeof(*ini));
+	struct ini *ini = xcalloc(1, sizeof(*ini));
 	char *section = xstrdup(""), *line = NULL;
 	size_t cap = 0;
 	int lineno = 0;
 	FILE *f;
 
+	ini->path = xstrdup(path);
 	f = fopen(path, "r");
 	if (f == NULL) {
-		err_sys(err, ERR_CONFIG, "config %s", path);
+		err_sys(err, ERR_CONFIG, "config file %s", path);
 		goto fail;
 	}
 	while (getline(&line, &cap, f) >= 0) {
-		if (parse_line(ini, line, &section, path, ++lineno, err) < 0)
+		if (parse_line(ini, line, &section, ++lineno, err) < 0)
 			goto fail;
 	}
 	fclose(f);
@@ -102,12 +106,12 @@ fail:
 		fclose(f);
 	free(line);
 	free(section);
-	run_ini_free(ini);
+	ini_free(ini);
 	return NULL;
 }
 
 void
-run_ini_free(struct run_ini *ini)
+ini_free(struct ini *ini)
 {
 	size_t i;
 
@@ -119,11 +123,32 @@ run_ini_free(struct run_ini *ini)
 		free(ini->v[i].value);
 	}
 	free(ini->v);
+	free(ini->path);
 	free(ini);
 }
 
 const char *
-run_ini_get(const struct run_ini *ini, const char *section, const char *key)
+ini_path(const struct ini *ini)
+{
+	return ini->path;
+}
+
+size_t
+ini_count(const struct ini *ini)
+{
+	return ini->n;
+}
+
+struct ini_entry
+ini_entry(const struct ini *ini, size_t i)
+{
+	struct ini_entry e = { ini->v[i].section, ini->v[i].key, ini->v[i].value, ini->v[i].line };
+
+	return e;
+}
+
+const char *
+ini_get(const struct ini *ini, const char *section, const char *key)
 {
 	size_t i;
 
@@ -131,18 +156,4 @@ run_ini_get(const struct run_ini *ini, const char *section, const char *key)
 		if (strcmp(ini->v[i].section, section) == 0 && strcmp(ini->v[i].key, key) == 0)
 			return ini->v[i].value;
 	return NULL;
-}
-
-int
-run_ini_apply(const struct run_ini *ini, struct ops_options *opt, struct err *err)
-{
-	size_t i;
-
-	for (i = 0; i < ini->n; i++) {
-		if (strcmp(ini->v[i].section, "maintenance") != 0)
-			continue;
-		if (ops_options_set(opt, ini->v[i].key, ini->v[i].value, err) < 0)
-			return err_prefix(err, "[maintenance]");
-	}
-	return 0;
 }
