@@ -106,8 +106,9 @@ MUSTCHECK cJSON *proto_body_decode(const char *content_type, const char *content
 
 /*
  * JSON text (not NUL-terminated; NUL bytes are refused) into cJSON. Accepts Python's bare
- * NaN/Infinity tokens (NaN becomes null). Numbers are doubles: integers beyond 2^53 lose
- * precision. A repeated object key keeps its last value, as json.loads does.
+ * NaN/Infinity tokens; NaN and +-inf become null (nothing could write them back). Numbers are
+ * doubles: integers beyond 2^53 lose precision. A repeated object key keeps its last value, as
+ * json.loads does.
  */
 MUSTCHECK cJSON *proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim,
                                    struct err *err);

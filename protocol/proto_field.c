@@ -152,16 +152,22 @@ key_ref_cmp(const void *a, const void *b)
 }
 
 void
-dedupe_keys(cJSON *v)
+normalize_tree(cJSON *v)
 {
 	struct key_ref *refs;
 	size_t n = 0, i = 0;
 	cJSON *c;
 
+	if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+		v->type = cJSON_NULL;
+		v->valuedouble = 0;
+		v->valueint = 0;
+		return;
+	}
 	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
 		return;
 	cJSON_ArrayForEach(c, v) {
-		dedupe_keys(c);
+		normalize_tree(c);
 		n++;
 	}
 	if (!cJSON_IsObject(v) || n < 2)

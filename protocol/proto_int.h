@@ -62,11 +62,13 @@ is_int64(double d)
 }
 
 /*
- * Python dict semantics for a freshly decoded tree: when an object repeats a key, the LAST
- * value wins (json.loads and msgpack unpackb do that), so every reader here and in Celery
- * sees the same value. O(n log n) per object.
+ * Bring a freshly decoded tree to what every reader (ours and Celery's) agrees on:
+ * 1. when an object repeats a key, the LAST value wins (json.loads and msgpack unpackb do
+ *    that), so every field reader sees the value Python sees; O(n log n) per object;
+ * 2. NaN and +-inf numbers become null: cJSON and our encoders cannot write them back, so
+ *    keeping them would break decode(encode(x)) == x.
  */
-void dedupe_keys(cJSON *v);
+void normalize_tree(cJSON *v);
 
 /* Whether buf is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF). */
 bool proto_utf8_valid(const void *buf, size_t len);

@@ -207,7 +207,7 @@ proto_json_decode(const void *buf, size_t len, const struct proto_limits *lim, s
 		               off),
 		       NULL;
 	}
-	dedupe_keys(root);
+	normalize_tree(root);
 	return root;
 }
 

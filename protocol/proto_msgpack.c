@@ -233,7 +233,7 @@ proto_msgpack_decode(const void *buf, size_t len, const struct proto_limits *lim
 	}
 	root = to_cjson(&up.data, err);
 	if (root != NULL)
-		dedupe_keys(root);
+		normalize_tree(root);
 out:
 	msgpack_unpacked_destroy(&up);
 	return root;
