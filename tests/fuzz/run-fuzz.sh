@@ -30,7 +30,13 @@ rm -rf "$probe"
 build=$(mktemp -d)
 art=${FUZZ_ARTIFACTS:-$build/artifacts}
 mkdir -p "$art"
-cleanup() { [ "${KEEP_FUZZ_BUILD:-0}" = 1 ] || rm -rf "$build/obj" "$build/corpus"; }
+# Remove the build; keep $build only when it holds the artifacts (no FUZZ_ARTIFACTS given).
+cleanup() {
+	[ "${KEEP_FUZZ_BUILD:-0}" = 1 ] && return 0
+	rm -rf "$build/obj" "$build/corpus"
+	[ -n "${FUZZ_ARTIFACTS:-}" ] && rmdir "$build" 2>/dev/null
+	return 0
+}
 trap cleanup EXIT INT TERM
 mkdir -p "$build/obj"
 cd "$build/obj"
