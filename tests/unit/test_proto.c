@@ -991,6 +991,19 @@ test_proto_event_new_matches_celery(void **state)
 	ev.sw_ver = "5.2.6";
 	check_event("events/decoded/worker-heartbeat.json", &ev);
 
+	/* online and offline: the same worker fields, other counters and loadavg. */
+	ev.type = PROTO_EV_WORKER_ONLINE;
+	ev.active = 0;
+	ev.processed = 0;
+	ev.loadavg[0] = 0.84;
+	check_event("events/decoded/worker-online.json", &ev);
+	ev.type = PROTO_EV_WORKER_OFFLINE;
+	ev.processed = 8;
+	ev.loadavg[0] = 0.65;
+	ev.loadavg[1] = 0.61;
+	ev.loadavg[2] = 0.38;
+	check_event("events/decoded/worker-offline.json", &ev);
+
 	fx = load_json("events/decoded/task-received.json");
 	memset(&ev, 0, sizeof(ev));
 	ev.type = PROTO_EV_TASK_RECEIVED;
