@@ -10,5 +10,7 @@ int cmd_run(int argc, char **argv);    /* janitor run: operations once, text or 
 int cmd_report(int argc, char **argv); /* janitor report: the maintenance report */
 int cmd_worker(int argc, char **argv); /* janitor worker: the Celery-compatible daemon */
 int cmd_call(int argc, char **argv);   /* janitor call: publish a task like `celery call` */
+/* janitor __exec-child (hidden): the process one maintenance task runs in (exec_child.c). */
+int cmd_exec_child(int argc, char **argv);
 
 #endif

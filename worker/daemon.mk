@@ -2,7 +2,7 @@
 janitor_daemon_sources = \
 	worker/cmd_worker.c \
 	worker/cfg.h worker/cfg.c worker/ini.h worker/ini.c \
-	worker/exec.h worker/exec_int.h worker/exec.c worker/exec_io.c worker/exec_task.c \
+	worker/exec.h worker/exec_int.h worker/exec.c worker/exec_child.c worker/exec_io.c worker/exec_task.c \
 	worker/broker.h worker/broker.c worker/broker_redis.c \
 	worker/backend.h worker/backend_redis.c \
 	worker/redis_int.h worker/redis_conn.c

@@ -12,16 +12,30 @@
 #include "exec.h"
 #include "log.h"
 
-/* What the child is asked to do. Borrowed pointers, valid across the fork. */
+/*
+ * What the child is asked to do. Borrowed pointers. The child is a fresh janitor process
+ * (posix_spawn of /proc/self/exe, hidden command "__exec-child"), so the job crosses to it as
+ * JSON on its stdin: the database URL never appears on an argv, and nothing allocates between
+ * fork and exec in the threaded worker (an allocator lock held by another thread would hang
+ * a plain forked child).
+ */
 struct child_job {
 	enum exec_kind kind;                 /* EXEC_OP, EXEC_RUN or EXEC_REPORT */
 	const char *db_url;                  /* from configuration, never from the message */
 	const struct ops_entry *const *list; /* operations (not for EXEC_REPORT) */
 	size_t n;
-	struct ops_options opt;
-	double soft; /* seconds, 0 = none: the child cancels its statement */
-	double hard; /* seconds, 0 = none: the parent SIGKILLs the child */
+	const cJSON *kwargs;              /* the operation options of the task (may be NULL) */
+	const struct cfg_kv *maintenance; /* [maintenance] options, applied before kwargs */
+	size_t nmaintenance;
+	const char *task_id;  /* for the execution-log row */
+	const char *hostname; /* for the execution-log row */
+	double soft;          /* seconds, 0 = none: the child cancels its statement */
+	double hard;          /* seconds, 0 = none: the parent SIGKILLs the child */
 };
+
+/* The engine options of a job: defaults, then [maintenance], then the task's kwargs, then the
+ * bookkeeping fields. Strings are borrowed from the job. ERR_INVALID/ERR_CONFIG naming the key. */
+int exec_job_options(const struct child_job *job, struct ops_options *opt, struct err *err);
 
 /* What came back. Caller storage, zeroed before child_run. */
 struct child_run {
@@ -76,7 +90,7 @@ void exec_store_state(const struct exec_settings *s, struct exec_conn *conn,
                       const char *custom, const cJSON *result, const struct exec_outcome *o,
                       const cJSON *children, const volatile int *stop);
 
-/* Fork, run the job in the child, collect its lines until it exits (see exec.c). */
+/* Spawn the child, hand it the job, collect its lines until it exits (see exec.c). */
 void child_run(const struct child_job *job, struct child_run *cr);
 
 #endif

@@ -328,6 +328,7 @@ run_maintenance(const struct exec_settings *s, struct exec_conn *conn, struct ex
 	const struct ops_entry **list = NULL;
 	struct child_job job;
 	struct child_run cr;
+	struct ops_options opt;
 	struct progress_ctx pc = { s, conn, t, stop, 0 };
 	cJSON *kw = NULL;
 	struct err e;
@@ -350,22 +351,17 @@ run_maintenance(const struct exec_settings *s, struct exec_conn *conn, struct ex
 		                  "database alias '%.100s' is not configured", alias);
 		return;
 	}
-	ops_options_init(&job.opt);
-	for (i = 0; i < s->nmaintenance; i++) {
-		/* Checked when the configuration was loaded; a failure here is a bug. */
-		if (ops_options_set(&job.opt, s->maintenance[i].key, s->maintenance[i].value, &e) <
-		    0) {
-			exec_outcome_fail(o, EXEC_FAILURE, MAINT_ERROR, MAINT_MODULE, "%s", e.msg);
-			goto out;
-		}
-	}
 	kw = op_kwargs(t->kwargs);
-	if (ops_options_apply_json(&job.opt, kw, &e) < 0) {
+	job.kwargs = kw;
+	job.maintenance = s->maintenance;
+	job.nmaintenance = s->nmaintenance;
+	job.task_id = t->id;
+	job.hostname = s->hostname;
+	/* Check the options here so bad input never costs a process. */
+	if (exec_job_options(&job, &opt, &e) < 0) {
 		exec_outcome_fail(o, EXEC_FAILURE, "ValueError", "builtins", "%s", e.msg);
 		goto out;
 	}
-	job.opt.task_id = t->id;
-	job.opt.worker_hostname = s->hostname;
 	job.kind = r->target.kind;
 	if (r->target.kind == EXEC_OP) {
 		list = xcalloc(2, sizeof(*list));

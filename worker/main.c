@@ -55,6 +55,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* Not in the table: never shown, only the worker starts it (exec_child.c). */
+	if (strcmp(argv[1], "__exec-child") == 0)
+		return cmd_exec_child(argc - 1, argv + 1);
 	for (i = 0; i < ARRAY_LEN(commands); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
