@@ -367,7 +367,12 @@ def scenario_beat(alias, n, timeout="40"):
     ids = [r[0] for r in rows]
     check(len(set(ids)) == len(ids), "each beat is its own task")
     for task_id in ids:
+        # The execution row is written when a run starts: wait for the task to finish.
         m = meta(task_id)
+        while (m is None or m["status"] not in ("SUCCESS", "FAILURE")) and \
+                time.monotonic() < deadline + TIMEOUT:
+            time.sleep(0.1)
+            m = meta(task_id)
         check(m is not None and m["status"] == "SUCCESS", "beat task %s SUCCESS" % task_id, m)
 
 
