@@ -16,8 +16,15 @@ cd "$build"
 make -j2 >/dev/null
 
 status=0
-JANITOR_SKIP_IS_FAIL=1 make -j2 check 2>&1 | tee check.out || true
+san="$build/sanitizer-reports"
+rm -rf "$san" && mkdir -p "$san"
+JANITOR_SANITIZER_LOG="$san" JANITOR_SKIP_IS_FAIL=1 make -j2 check 2>&1 | tee check.out || true
 grep -q '^# FAIL: *0$' check.out && grep -q '^# ERROR: *0$' check.out || status=1
+if [ -n "$(ls -A "$san")" ]; then
+	echo "sanitizer reports from processes under test:"
+	for f in "$san"/*; do echo "==== $f"; head -n 60 "$f"; done
+	status=1
+fi
 passed=$(sed -n 's/^# PASS: *//p' check.out | tail -n 1)
 failed=$(( $(sed -n 's/^# FAIL: *//p' check.out | tail -n 1) + $(sed -n 's/^# ERROR: *//p' check.out | tail -n 1) ))
 if [ "$status" != 0 ]; then
