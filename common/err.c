@@ -31,6 +31,9 @@ err_clear(struct err *e)
 	e->msg[0] = '\0';
 }
 
+static void err_vset(struct err *e, enum err_class cls, const char *fmt, va_list ap)
+        PRINTF_LIKE(3, 0);
+
 static void
 err_vset(struct err *e, enum err_class cls, const char *fmt, va_list ap)
 {
