@@ -6,10 +6,10 @@
 #ifndef JANITOR_COMPAT_H
 #define JANITOR_COMPAT_H
 
-#define MUSTCHECK	       __attribute__((warn_unused_result))
+#define MUSTCHECK              __attribute__((warn_unused_result))
 #define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
-#define UNUSED		       __attribute__((unused))
-#define NORETURN	       __attribute__((noreturn))
+#define UNUSED                 __attribute__((unused))
+#define NORETURN               __attribute__((noreturn))
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -15,21 +15,21 @@
 #include "compat.h"
 
 enum err_class {
-	ERR_NONE = 0,	 /* no error recorded */
-	ERR_INVALID,	 /* bad input: reject, store FAILURE, never retry */
+	ERR_NONE = 0,    /* no error recorded */
+	ERR_INVALID,     /* bad input: reject, store FAILURE, never retry */
 	ERR_UNSUPPORTED, /* well-formed but not something we do (pickle, unknown task) */
-	ERR_TRANSIENT,	 /* connection lost, lock timeout: retry with backoff */
-	ERR_DB,		 /* the database refused: FAILURE with the server's message */
-	ERR_CONFIG,	 /* configuration or usage error */
-	ERR_BUG,	 /* an invariant broke: FAILURE and an error log line */
+	ERR_TRANSIENT,   /* connection lost, lock timeout: retry with backoff */
+	ERR_DB,          /* the database refused: FAILURE with the server's message */
+	ERR_CONFIG,      /* configuration or usage error */
+	ERR_BUG,         /* an invariant broke: FAILURE and an error log line */
 };
 
 #define ERR_MSG_MAX 512
 
 struct err {
 	enum err_class cls;
-	int sys_errno;		/* errno captured by err_sys(), 0 otherwise */
-	char msg[ERR_MSG_MAX];	/* NUL-terminated, truncated with "..." when too long */
+	int sys_errno;         /* errno captured by err_sys(), 0 otherwise */
+	char msg[ERR_MSG_MAX]; /* NUL-terminated, truncated with "..." when too long */
 };
 
 /* Reset to "no error". */

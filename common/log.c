@@ -22,22 +22,26 @@ static const char *const level_names[] = {
 	[LOG_LVL_DEBUG] = "DEBUG",
 };
 
+struct level_name {
+	const char *name;
+	enum log_level lvl;
+};
+
+/* Celery's level names, and the aliases Python's logging accepts. */
+static const struct level_name level_map[] = {
+	{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },   { "warning", LOG_LVL_WARN },
+	{ "warn", LOG_LVL_WARN },   { "error", LOG_LVL_ERROR }, { "critical", LOG_LVL_ERROR },
+	{ "fatal", LOG_LVL_ERROR },
+};
+
 int
 log_level_parse(const char *name, enum log_level *out)
 {
-	static const struct {
-		const char *name;
-		enum log_level lvl;
-	} map[] = {
-		{ "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },	{ "warning", LOG_LVL_WARN },
-		{ "warn", LOG_LVL_WARN },   { "error", LOG_LVL_ERROR }, { "critical", LOG_LVL_ERROR },
-		{ "fatal", LOG_LVL_ERROR },
-	};
 	size_t i;
 
-	for (i = 0; i < ARRAY_LEN(map); i++) {
-		if (strcasecmp(name, map[i].name) == 0) {
-			*out = map[i].lvl;
+	for (i = 0; i < ARRAY_LEN(level_map); i++) {
+		if (strcasecmp(name, level_map[i].name) == 0) {
+			*out = level_map[i].lvl;
 			return 0;
 		}
 	}
@@ -86,7 +90,7 @@ log_write(enum log_level lvl, const char *process, const char *fmt, ...)
 	localtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "[%Y-%m-%d %H:%M:%S", &tm);
 	k = snprintf(line + n, sizeof(line) - n, ",%03ld: %s/%s] ", (long)(tv.tv_usec / 1000),
-		     level_names[lvl], process);
+	             level_names[lvl], process);
 	n += (size_t)k;
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

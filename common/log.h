@@ -21,9 +21,9 @@ enum log_level {
 };
 
 struct log_state {
-	FILE *sink;		/* not owned when it is stderr */
+	FILE *sink; /* not owned when it is stderr */
 	enum log_level level;
-	int owns_sink;		/* 1 when log_open opened a file */
+	int owns_sink; /* 1 when log_open opened a file */
 };
 
 /* The one logging global (style B6). Defaults: stderr, WARN. */

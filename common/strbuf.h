@@ -12,9 +12,9 @@
 #include "compat.h"
 
 struct strbuf {
-	char *buf;   /* owned; never NULL after sb_init */
-	size_t len;  /* bytes used, excluding the NUL */
-	size_t cap;  /* bytes allocated */
+	char *buf;  /* owned; never NULL after sb_init */
+	size_t len; /* bytes used, excluding the NUL */
+	size_t cap; /* bytes allocated */
 };
 
 void sb_init(struct strbuf *sb);

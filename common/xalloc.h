@@ -11,11 +11,11 @@
 
 #include "compat.h"
 
-#define xmalloc(n)	 xmalloc_at((n), __FILE__, __LINE__)
-#define xcalloc(n, s)	 xcalloc_at((n), (s), __FILE__, __LINE__)
-#define xrealloc(p, n)	 xrealloc_at((p), (n), __FILE__, __LINE__)
-#define xstrdup(s)	 xstrdup_at((s), __FILE__, __LINE__)
-#define xstrndup(s, n)	 xstrndup_at((s), (n), __FILE__, __LINE__)
+#define xmalloc(n)     xmalloc_at((n), __FILE__, __LINE__)
+#define xcalloc(n, s)  xcalloc_at((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) xrealloc_at((p), (n), __FILE__, __LINE__)
+#define xstrdup(s)     xstrdup_at((s), __FILE__, __LINE__)
+#define xstrndup(s, n) xstrndup_at((s), (n), __FILE__, __LINE__)
 
 void *xmalloc_at(size_t n, const char *file, int line);
 /* Checks n * size for overflow. */

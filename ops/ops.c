@@ -71,53 +71,46 @@ ops_options_init(struct ops_options *opt)
 	opt->session_expire = "expire_date";
 }
 
+enum opt_type {
+	OPT_INT,
+	OPT_BOOL,
+	OPT_STR,
+};
+
 /* One settable option: integer fields are bounded; `task` marks what a task message may set. */
 struct opt_row {
 	const char *key;
-
-	enum {
-		OPT_INT,
-		OPT_BOOL,
-		OPT_STR
-	} type;
-
+	enum opt_type type;
 	size_t off;
 	int min, max;
 	bool task;
 };
 
-#define INT_ROW(k, lo, hi, t)                                           \
-	{                                                               \
-#k, OPT_INT, offsetof(struct ops_options, k), lo, hi, t \
-	}
-#define STR_ROW(k)                                                        \
-	{                                                                 \
-#k, OPT_STR, offsetof(struct ops_options, k), 0, 0, false \
-	}
+#define OFF(f) offsetof(struct ops_options, f)
 
 static const struct opt_row opt_rows[] = {
-	{ "dry_run", OPT_BOOL, offsetof(struct ops_options, dry_run), 0, 1, true },
-	{ "log_execution", OPT_BOOL, offsetof(struct ops_options, log_execution), 0, 1, false },
-	INT_ROW(failed_archive_days, 1, 36500, true),
-	INT_ROW(failed_delete_days, 1, 36500, true),
-	INT_ROW(failed_batch, 1, 1000000, true),
-	INT_ROW(audit_days, 1, 36500, true),
-	INT_ROW(tasklog_days, 1, 36500, true),
-	INT_ROW(logs_batch, 1, 1000000, true),
-	INT_ROW(sessions_batch, 1, 1000000, true),
-	INT_ROW(lock_timeout_ms, 0, 86400000, false),
-	INT_ROW(statement_timeout_ms, 0, INT_MAX, false),
-	INT_ROW(backup_keep, 1, 10000, false),
-	STR_ROW(backup_dir),
-	STR_ROW(pg_dump),
-	STR_ROW(auditlog_table),
-	STR_ROW(auditlog_ts),
-	STR_ROW(tasklog_table),
-	STR_ROW(tasklog_ts),
-	STR_ROW(failed_table),
-	STR_ROW(failed_ts),
-	STR_ROW(session_table),
-	STR_ROW(session_expire),
+	{ "dry_run", OPT_BOOL, OFF(dry_run), 0, 1, true },
+	{ "log_execution", OPT_BOOL, OFF(log_execution), 0, 1, false },
+	{ "failed_archive_days", OPT_INT, OFF(failed_archive_days), 1, 36500, true },
+	{ "failed_delete_days", OPT_INT, OFF(failed_delete_days), 1, 36500, true },
+	{ "failed_batch", OPT_INT, OFF(failed_batch), 1, 1000000, true },
+	{ "audit_days", OPT_INT, OFF(audit_days), 1, 36500, true },
+	{ "tasklog_days", OPT_INT, OFF(tasklog_days), 1, 36500, true },
+	{ "logs_batch", OPT_INT, OFF(logs_batch), 1, 1000000, true },
+	{ "sessions_batch", OPT_INT, OFF(sessions_batch), 1, 1000000, true },
+	{ "lock_timeout_ms", OPT_INT, OFF(lock_timeout_ms), 0, 86400000, false },
+	{ "statement_timeout_ms", OPT_INT, OFF(statement_timeout_ms), 0, INT_MAX, false },
+	{ "backup_keep", OPT_INT, OFF(backup_keep), 1, 10000, false },
+	{ "backup_dir", OPT_STR, OFF(backup_dir), 0, 0, false },
+	{ "pg_dump", OPT_STR, OFF(pg_dump), 0, 0, false },
+	{ "auditlog_table", OPT_STR, OFF(auditlog_table), 0, 0, false },
+	{ "auditlog_ts", OPT_STR, OFF(auditlog_ts), 0, 0, false },
+	{ "tasklog_table", OPT_STR, OFF(tasklog_table), 0, 0, false },
+	{ "tasklog_ts", OPT_STR, OFF(tasklog_ts), 0, 0, false },
+	{ "failed_table", OPT_STR, OFF(failed_table), 0, 0, false },
+	{ "failed_ts", OPT_STR, OFF(failed_ts), 0, 0, false },
+	{ "session_table", OPT_STR, OFF(session_table), 0, 0, false },
+	{ "session_expire", OPT_STR, OFF(session_expire), 0, 0, false },
 };
 
 /* Keys of a maintenance task's kwargs that the caller (worker/) handles, not the options. */

@@ -98,7 +98,8 @@ void ops_options_init(struct ops_options *opt);
 int ops_options_apply_json(struct ops_options *opt, const cJSON *kwargs, struct err *err) MUSTCHECK;
 /* (The kwargs "database", "operations" and "all" are the caller's and are ignored here.) */
 /* Set one option from configuration text ([maintenance] key = value): every field above by its
- * name, plus "now" (now_override, for tests). String values are borrowed (the caller keeps them alive). ERR_CONFIG naming the key. */
+ * name, plus "now" (now_override, for tests). String values are borrowed (the caller keeps them
+ * alive). ERR_CONFIG naming the key. */
 int ops_options_set(struct ops_options *opt, const char *key, const char *value, struct err *err)
         MUSTCHECK;
 

@@ -10,8 +10,9 @@
 #include "ops_int.h"
 
 const struct ops_entry *const ops_table[] = {
-	&ops_vacuum_entry, &ops_reindex_entry, &ops_cleanup_entry,
-	&ops_logs_entry,   &ops_sessions_entry, &ops_views_entry,
-	&ops_stats_entry,  &ops_bloat_entry,   &ops_backup_entry,
-	NULL,
+	&ops_vacuum_entry,   &ops_reindex_entry,
+	&ops_cleanup_entry,  &ops_logs_entry,
+	&ops_sessions_entry, &ops_views_entry,
+	&ops_stats_entry,    &ops_bloat_entry,
+	&ops_backup_entry,   NULL,
 };

@@ -18,3 +18,7 @@ tests_protocol_proto_dump_LDADD = $(PROTO_TEST_LIBS)
 
 dist_check_SCRIPTS += tests/protocol/check-celery.sh
 EXTRA_DIST += tests/protocol/celery_expect.py tests/fixtures/protocol
+
+# House rules a machine can check: format, banned calls, module boundaries, no printf'd SQL.
+dist_check_SCRIPTS += tests/style.sh
+EXTRA_DIST += tests/lib/harness.sh tests/lsan.supp

@@ -4,7 +4,7 @@
 # started by the packages (the tests and the demo start their own on loopback).
 set -eu
 
-PKGS="gcc make autoconf automake libtool pkg-config
+PKGS="gcc make autoconf automake libtool pkg-config git clang-format
 libhiredis-dev librabbitmq-dev libpq-dev libsqlite3-dev libmsgpack-dev libcjson-dev libcmocka-dev
 redis-server rabbitmq-server postgresql postgresql-contrib sqlite3
 python3 python3-celery python3-kombu python3-redis python3-amqp python3-msgpack python3-django python3-psycopg2

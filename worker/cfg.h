@@ -2,8 +2,8 @@
 /*
  * cfg.h - the worker's configuration: one table of settings (cfg.c) loaded with design.md's
  * precedence, command-line flags > environment (CELERY_BROKER_URL, CELERY_RESULT_BACKEND,
- * DATABASE_URL) > config file (INI via ini.h: [worker], [databases], [aliases], [maintenance]) > Celery's defaults.
- * Is not: the logic that uses the values; executors get values as parameters.
+ * DATABASE_URL) > config file (INI via ini.h: [worker], [databases], [aliases], [maintenance]) >
+ * Celery's defaults. Is not: the logic that uses the values; executors get values as parameters.
  *
  * Threads: loaded once by the main thread, then read-only. Ownership: struct cfg is caller
  * storage (cfg_cleanup frees its strings); lookups return const views valid until cleanup.
