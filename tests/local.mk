@@ -22,3 +22,4 @@ EXTRA_DIST += tests/protocol/celery_expect.py tests/fixtures/protocol
 # House rules a machine can check: format, banned calls, module boundaries, no printf'd SQL.
 dist_check_SCRIPTS += tests/style.sh
 EXTRA_DIST += tests/lib/harness.sh tests/lsan.supp
+EXTRA_DIST += tests/sql

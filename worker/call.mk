@@ -5,6 +5,4 @@ janitor_call_sources = worker/cmd_call.c
 dist_check_SCRIPTS += tests/integration/interop_redis.sh tests/integration/interop_mixed.sh \
 	tests/integration/interop_resilience.sh
 EXTRA_DIST += tests/integration/celery_app/jtapp.py tests/integration/celery_app/jt.py \
-	tests/integration/celery_app/lib.sh tests/integration/celery_app/schema-sqlite.sql \
-	tests/integration/celery_app/schema-postgres.sql \
-	tests/integration/celery_app/celery-call-envelope.json
+	tests/integration/celery_app/lib.sh tests/integration/celery_app/celery-call-envelope.json

@@ -29,7 +29,7 @@ t=$(psql -XAtq -d maint_restored -c "SELECT count(*) FROM pg_tables WHERE schema
 
 # 3. End to end through the CLI, when `janitor run` is built.
 "$JANITOR" run --help >/dev/null 2>&1 || skip "janitor run not available"
-psql -XAtq -d maint_src -v ON_ERROR_STOP=1 -f "$JANITOR_SRCDIR/tests/fixtures/ops_maint/django-postgres.sql" >/dev/null \
+psql -XAtq -d maint_src -v ON_ERROR_STOP=1 -f "$JANITOR_SRCDIR/tests/sql/django-postgres.sql" >/dev/null \
 	|| fail "schema load failed"
 psql -XAtq -d maint_src -c "INSERT INTO core_auditlog (\"timestamp\", actor, action, object_type,
 	object_id, changes) SELECT now(), 'u', 'a', 'o', i::text, '{}' FROM generate_series(1, 5000) i" >/dev/null

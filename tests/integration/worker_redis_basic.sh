@@ -14,7 +14,7 @@ command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 CLI not installed"
 harness_start_redis
 
 DB="$HARNESS_DIR/app.sqlite3"
-sqlite3 "$DB" <"$JANITOR_SRCDIR/tests/integration/celery_app/schema-sqlite.sql" \
+sqlite3 "$DB" <"$JANITOR_SRCDIR/tests/sql/django-sqlite.sql" \
 	|| fail "loading the SQLite schema"
 # 3000 expired sessions: maintenance.sessions deletes them in batches and reports progress.
 sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)

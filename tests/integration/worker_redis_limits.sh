@@ -15,7 +15,7 @@ harness_start_redis
 harness_start_postgres
 PG_URL=$(harness_createdb limits) || exit 1
 psql -q -v ON_ERROR_STOP=1 -d "$PG_URL" \
-	-f "$JANITOR_SRCDIR/tests/integration/celery_app/schema-postgres.sql" >/dev/null \
+	-f "$JANITOR_SRCDIR/tests/sql/django-postgres.sql" >/dev/null \
 	|| fail "loading the PostgreSQL schema"
 BACKEND="redis://127.0.0.1:$REDIS_PORT/1"
 PASS=0

@@ -77,7 +77,7 @@ load_schema(struct db *db, const char *file)
 	char *sql;
 	struct err e;
 
-	snprintf(path, sizeof path, "%s/tests/fixtures/ops_maint/%s",
+	snprintf(path, sizeof path, "%s/tests/sql/%s",
 	         src != NULL ? src : TOP_SRCDIR, file);
 	sql = read_file(path);
 	err_clear(&e);

@@ -34,14 +34,14 @@ jt() { "$PYTHON3" "$JT_DIR/jt.py" "$@"; }
 
 jt_sqlite() {
 	local f="$HARNESS_DIR/$1.sqlite3"
-	sqlite3 "$f" <"$JT_DIR/schema-sqlite.sql" || fail "loading the SQLite schema into $f"
+	sqlite3 "$f" <"$JANITOR_SRCDIR/tests/sql/django-sqlite.sql" || fail "loading the SQLite schema into $f"
 	echo "$f"
 }
 
 jt_pg() {
 	local url
 	url=$(harness_createdb "$1") || exit 1
-	psql -q -v ON_ERROR_STOP=1 -d "$url" -f "$JT_DIR/schema-postgres.sql" >/dev/null \
+	psql -q -v ON_ERROR_STOP=1 -d "$url" -f "$JANITOR_SRCDIR/tests/sql/django-postgres.sql" >/dev/null \
 		|| fail "loading the PostgreSQL schema into $1"
 	echo "$url"
 }
