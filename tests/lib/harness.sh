@@ -47,6 +47,14 @@ harness_cleanup() {
 trap harness_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# TERM the process in a pidfile and wait (5 s) until it is gone, so its files can be removed.
+harness_stop_pidfile() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	wait_until 5 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null
+}
+
 wait_until() {
 	local secs=$1 deadline
 	shift
@@ -105,7 +113,7 @@ harness_start_redis() {
 	redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$d" \
 		--pidfile "$d/redis.pid" --logfile "$d/redis.log" --daemonize yes >/dev/null \
 		|| fail "redis-server failed to start"
-	harness_at_exit "kill \$(cat '$d/redis.pid' 2>/dev/null) 2>/dev/null"
+	harness_at_exit "harness_stop_pidfile '$d/redis.pid'"
 	wait_until 20 sh -c "redis-cli -p $port ping | grep -q PONG" || { tail "$d/redis.log" >&2; fail "redis not ready"; }
 	export REDIS_PORT=$port REDIS_URL="redis://127.0.0.1:$port/0"
 }
