@@ -33,6 +33,7 @@ struct cfg {
 	char *hostname;            /* node name; NULL = janitor@<host> */
 	int prefetch_multiplier;   /* 4; 0 = unlimited */
 	bool acks_late;            /* ack after completion */
+	char *acks_late_tasks;     /* comma-separated task names acked late; NULL = none */
 	double visibility_timeout; /* seconds; 3600 */
 	double soft_time_limit;    /* seconds; 0 = none */
 	double time_limit;         /* seconds; 0 = none */

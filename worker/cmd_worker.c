@@ -323,7 +323,7 @@ on_delivery(struct loop *L, struct broker_delivery *d)
 	r->routing_key = d->routing_key;
 	d->routing_key = NULL;
 	r->received = now;
-	r->acks_late = L->s.acks_late;
+	r->acks_late = L->s.acks_late || exec_name_listed(L->s.acks_late_tasks, t->task);
 	if (exec_resolve(&L->s, t->task, &r->target) < 0) {
 		char msg[300];
 
@@ -643,6 +643,7 @@ settings_from_cfg(struct loop *L, const struct cfg *cfg)
 	L->s.aliases = cfg->aliases;
 	L->s.naliases = cfg->naliases;
 	L->s.acks_late = cfg->acks_late;
+	L->s.acks_late_tasks = cfg->acks_late_tasks;
 	L->s.track_started = cfg->track_started;
 	L->s.soft_time_limit = cfg->soft_time_limit;
 	L->s.time_limit = cfg->time_limit;

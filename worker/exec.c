@@ -41,6 +41,27 @@ exec_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+bool
+exec_name_listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ','), *e;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = end != NULL ? end : p + strlen(p);
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - p) == len && strncmp(p, name, len) == 0)
+			return true;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return false;
+}
+
 int
 exec_resolve(const struct exec_settings *s, const char *name, struct exec_target *out)
 {

@@ -42,6 +42,7 @@ struct exec_settings {
 	const struct cfg_kv *maintenance; /* [maintenance] engine options, applied before kwargs */
 	size_t nmaintenance;
 	bool acks_late;
+	const char *acks_late_tasks; /* comma-separated task names acked late (NULL = none) */
 	bool track_started;
 	double soft_time_limit; /* seconds, 0 = none (a message's timelimit wins) */
 	double time_limit;      /* seconds, 0 = none */
@@ -61,6 +62,9 @@ struct exec_target {
 	enum exec_kind kind;
 	const struct ops_entry *op; /* EXEC_OP only */
 };
+
+/* Is name one of the comma-separated names in list (spaces around names ignored)? */
+bool exec_name_listed(const char *list, const char *name);
 
 /* Resolve a task name (aliases first). 0, or -1 when not registered (absent is no error). */
 int exec_resolve(const struct exec_settings *s, const char *name, struct exec_target *out);

@@ -63,7 +63,9 @@ old_audit_rows() {
 kill9_scenario() {
 	local id
 	lock_auditlog || { echo "# could not take the table lock"; return 1; }
-	jt_worker k1 -c 1 -Q kq --acks-late --visibility-timeout 3 --database "pg=$PG_URL"
+	# Per-task acks_late (--acks-late-tasks), as Celery's task attribute; k2 uses the global flag.
+	jt_worker k1 -c 1 -Q kq --acks-late-tasks maintenance.logs --visibility-timeout 3 \
+		--database "pg=$PG_URL"
 	id=$(jt send maintenance.logs '{"database": "pg"}' kq) || return 1
 	wait_until 30 someone_waits_on_lock || { echo "# the task never reached the database"; return 1; }
 	[ "$(unacked_count)" = 1 ] || { echo "# acks_late: expected 1 unacked message"; return 1; }

@@ -171,6 +171,19 @@ test_cfg_load_maintenance_section_checked_and_kept(void **state)
 }
 
 static void
+test_exec_name_listed_matches_whole_names(void **state)
+{
+	(void)state;
+	assert_true(exec_name_listed("maintenance.logs", "maintenance.logs"));
+	assert_true(
+	        exec_name_listed(" maintenance.vacuum , maintenance.logs ", "maintenance.logs"));
+	assert_false(exec_name_listed("maintenance.logs", "maintenance.log"));
+	assert_false(exec_name_listed("maintenance.logsx", "maintenance.logs"));
+	assert_false(exec_name_listed("", "maintenance.logs"));
+	assert_false(exec_name_listed(NULL, "maintenance.logs"));
+}
+
+static void
 test_cfg_database_url_without_alias_is_default(void **state)
 {
 	const char *argv[] = { "worker", "--database", "postgresql://u:pw@h/db?sslmode=require",
@@ -319,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_cfg_load_precedence_flag_env_file),
 		cmocka_unit_test(test_cfg_load_rejects_unknown_key_and_bad_values),
 		cmocka_unit_test(test_cfg_load_maintenance_section_checked_and_kept),
+		cmocka_unit_test(test_exec_name_listed_matches_whole_names),
 		cmocka_unit_test(test_cfg_database_url_without_alias_is_default),
 		cmocka_unit_test(test_cfg_mask_url_hides_password),
 		cmocka_unit_test(test_cfg_queue_list_splits_and_trims),
