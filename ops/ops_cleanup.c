@@ -14,7 +14,7 @@
 
 /* {0} table, {1} created_at, {2} id, {3} is_archived, {4} archived_at. The PostgreSQL archive
  * step keeps the id form: FOR UPDATE SKIP LOCKED may follow an update chain, and the id names
- * the row whatever version was locked. The delete step uses ctid as ops_logs.c explains. */
+ * the row whatever version was locked. */
 static const char archive_pg[] =
         "UPDATE {0} SET {3} = true, {4} = $3::timestamptz WHERE {2} = ANY (ARRAY("
         "SELECT {2} FROM {0} WHERE NOT {3} AND {1} < $1::timestamptz ORDER BY {1} "
@@ -23,10 +23,19 @@ static const char archive_sqlite[] = "UPDATE {0} SET {3} = 1, {4} = $3 WHERE {2}
                                      "SELECT {2} FROM {0} WHERE NOT {3} AND {1} < $1 "
                                      "ORDER BY {1} LIMIT $2)";
 static const char archive_count[] = "SELECT count(*) FROM {0} WHERE NOT {3} AND {1} < $1";
+/* Step 2 in range mode (ops_batch.c), restricted to archived rows: the bound is an index-only
+ * scan of (is_archived, created_at), the DELETE a range scan of it; the ties statement uses
+ * ctid as ops_batch.c explains. */
+static const char delete_first[] =
+        "SELECT {1} FROM {0} WHERE {3} AND {1} < $1 ORDER BY {1} LIMIT 1";
+static const char delete_bound[] = "SELECT {1} FROM {0} WHERE {3} AND {1} >= $3 AND {1} < $1 "
+                                   "ORDER BY {1} LIMIT 1 OFFSET $2";
+static const char delete_range[] = "DELETE FROM {0} WHERE {3} AND {1} >= $2 AND {1} < $1";
 static const char delete_pg[] = "DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
-                                "WHERE {3} AND {1} < $1::timestamptz ORDER BY {1} LIMIT $2::int))";
+                                "WHERE {3} AND {1} >= $3 AND {1} < $1 ORDER BY {1} LIMIT $2))";
 static const char delete_sqlite[] = "DELETE FROM {0} WHERE {2} IN (SELECT {2} FROM {0} "
-                                    "WHERE {3} AND {1} < $1 ORDER BY {1} LIMIT $2)";
+                                    "WHERE {3} AND {1} >= $3 AND {1} < $1 ORDER BY {1} "
+                                    "LIMIT $2)";
 /* Step 2 also takes what step 1 archives in the same run: every row older than the delete
  * cut-off is (or is about to be) archived, so the dry-run count drops the is_archived test. */
 static const char delete_count[] = "SELECT count(*) FROM {0} WHERE {1} < $1";
@@ -60,6 +69,9 @@ run(struct ops_ctx *ctx, struct err *err)
 	del.sql_pg = delete_pg;
 	del.sql_sqlite = delete_sqlite;
 	del.count_sql = delete_count;
+	del.first_sql = delete_first;
+	del.bound_sql = delete_bound;
+	del.range_sql = delete_range;
 	del.cutoff = delete_cut;
 	del.param3 = NULL;
 

@@ -53,8 +53,23 @@ int ops_query_int(struct db *db, const char *sql, int nparams, const char *const
 
 /* ---- batched retention (ops_batch.c) ---- */
 
-/* One batched statement: run it again and again, each time in its own transaction, until it
- * touches fewer rows than the batch. Parameters: $1 = cut-off, $2 = batch size, $3 = param3.
+/* A batched statement, run again and again, each time in its own transaction.
+ *
+ * Single-statement mode (range_sql NULL): sql_pg / sql_sqlite is run until it touches fewer
+ * rows than the batch. Parameters: $1 = cut-off, $2 = batch size, $3 = param3.
+ *
+ * Range mode (first_sql, bound_sql, range_sql set; for deletes keyed by the date column): each
+ * batch reads the date of the (batch+1)-th row still to delete and deletes the date range
+ * below it, so no transaction touches more than the batch. Parameters:
+ *   first_sql  $1 cut-off                          -> the lowest date below it (or no row)
+ *   bound_sql  $1 cut-off, $2 batch, $3 lower      -> the date of the row at OFFSET $2 among
+ *                                                     those in [lower, cut-off) (or no row)
+ *   range_sql  $1 upper (exclusive), $2 lower (inclusive): the DELETE
+ *   sql_pg / sql_sqlite  $1 cut-off, $2 batch, $3 lower: batch rows in [lower, cut-off) in
+ *                        date order, for the batch whose whole range is one repeated date.
+ * first/bound/range serve both databases: written without casts, PostgreSQL infers each
+ * parameter's type from the column it is compared with.
+ *
  * Templates name identifiers only as {0} = table, {1} = date column, {2} = key column,
  * {3}... = further columns (ops_sql_expand). */
 struct ops_batch_spec {
@@ -63,12 +78,19 @@ struct ops_batch_spec {
 	const char *sql_sqlite;    /* batch statement for SQLite */
 	const char *count_sql;     /* counts what a whole real run would touch ($1 =
 	                              cut-off); the dry-run answer and the progress total */
+	const char *first_sql;     /* range mode only (both databases), else NULL */
+	const char *bound_sql;     /* range mode only (both databases) */
+	const char *range_sql;     /* range mode only (both databases) */
 	const char *const *idents; /* identifiers for {n}; idents[0] is the table */
 	size_t nidents;
 	const char *cutoff; /* bound as $1 */
-	const char *param3; /* bound as $3, may be NULL */
+	const char *param3; /* bound as $3 in single-statement mode, may be NULL */
 	int batch;          /* rows per transaction, > 0 */
 };
+
+/* Fills every SQL field of spec for the plain retention delete, range mode: rows of {0} whose
+ * date {1} is before the cut-off, {2} the key (logs, sessions). */
+void ops_batch_by_date(struct ops_batch_spec *spec);
 
 struct ops_batch_stats {
 	int64_t rows;             /* rows touched (or, in dry-run, that would be) */

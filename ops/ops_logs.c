@@ -13,16 +13,6 @@
 
 #include "ops_int.h"
 
-/* PostgreSQL: ctid = ANY(ARRAY(subquery)) makes the subquery an InitPlan and the DELETE a TID
- * scan. IN (SELECT ...) plans a seq-scan semi-join per batch (5x slower, reference 3.4);
- * id = ANY(ARRAY(...)) probes the primary key per row and measured about 2x slower than the
- * ctid form over 500k rows here. The ctids never leave the statement that read them. */
-static const char sql_pg[] = "DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
-                             "WHERE {1} < $1::timestamptz ORDER BY {1} LIMIT $2::int))";
-static const char sql_sqlite[] = "DELETE FROM {0} WHERE {2} IN (SELECT {2} FROM {0} "
-                                 "WHERE {1} < $1 ORDER BY {1} LIMIT $2)";
-static const char sql_count[] = "SELECT count(*) FROM {0} WHERE {1} < $1";
-
 struct logs_part {
 	const char *label;                  /* key under "details" */
 	size_t table_off, ts_off, days_off; /* offsets into struct ops_options */
@@ -54,15 +44,13 @@ run(struct ops_ctx *ctx, struct err *err)
 		int days = OPT_INT(ctx->opt, parts[i].days_off);
 		struct ops_batch_spec spec = {
 			.what = idents[0],
-			.sql_pg = sql_pg,
-			.sql_sqlite = sql_sqlite,
-			.count_sql = sql_count,
 			.idents = idents,
 			.nidents = 3,
 			.cutoff = cutoff,
 			.batch = ctx->opt->logs_batch,
 		};
 
+		ops_batch_by_date(&spec);
 		ops_cutoff(ctx, days, cutoff, sizeof(cutoff));
 		part = ops_batch_part(ctx, &spec, "deleted", &missing, &rows, err);
 		if (part == NULL)

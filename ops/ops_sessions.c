@@ -10,12 +10,6 @@
 
 #include "ops_int.h"
 
-static const char sql_pg[] = "DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
-                             "WHERE {1} < $1::timestamptz ORDER BY {1} LIMIT $2::int))";
-static const char sql_sqlite[] = "DELETE FROM {0} WHERE {2} IN (SELECT {2} FROM {0} "
-                                 "WHERE {1} < $1 ORDER BY {1} LIMIT $2)";
-static const char sql_count[] = "SELECT count(*) FROM {0} WHERE {1} < $1";
-
 static cJSON *
 run(struct ops_ctx *ctx, struct err *err)
 {
@@ -24,9 +18,6 @@ run(struct ops_ctx *ctx, struct err *err)
 	char cutoff[DB_TIME_MAX];
 	struct ops_batch_spec spec = {
 		.what = idents[0],
-		.sql_pg = sql_pg,
-		.sql_sqlite = sql_sqlite,
-		.count_sql = sql_count,
 		.idents = idents,
 		.nidents = 3,
 		.cutoff = cutoff,
@@ -36,6 +27,7 @@ run(struct ops_ctx *ctx, struct err *err)
 	bool missing;
 	cJSON *part, *res;
 
+	ops_batch_by_date(&spec);
 	ops_cutoff(ctx, 0, cutoff, sizeof(cutoff));
 	part = ops_batch_part(ctx, &spec, "deleted", &missing, &rows, err);
 	if (part == NULL)
