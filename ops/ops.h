@@ -80,9 +80,18 @@ struct ops_entry {
 	const char *title; /* "Vacuum & Analyze" */
 	unsigned flags;    /* enum ops_flag */
 	/* Returns the operation's result object (status completed/skipped) or NULL with err set
-	 * when it failed; the engine turns that into a "failed" object. */
+	 * when it failed; the engine turns that into a "failed" object. An operation sets run
+	 * when one function serves both databases, or run_pg and run_sqlite when they differ
+	 * (the engine picks by db_kind, so no operation repeats that switch). */
 	cJSON *(*run)(struct ops_ctx *ctx, struct err *err);
+	cJSON *(*run_pg)(struct ops_ctx *ctx, struct err *err);
+	cJSON *(*run_sqlite)(struct ops_ctx *ctx, struct err *err);
 };
+
+/* Run one operation's function for ctx->db (its run, else run_pg or run_sqlite) with none of
+ * ops_run's bookkeeping: no lock, no timing, no execution-log row. For ops_run and tests.
+ * Returns the result object, or NULL with err set. */
+cJSON *ops_entry_run(const struct ops_entry *e, struct ops_ctx *ctx, struct err *err) MUSTCHECK;
 
 /* The operations in the spec's order, NULL-terminated. */
 extern const struct ops_entry *const ops_table[];

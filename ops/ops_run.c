@@ -203,6 +203,28 @@ log_finish(struct run_state *rs, cJSON *doc, size_t n, int nfailed, double secon
 	free(json);
 }
 
+cJSON *
+ops_entry_run(const struct ops_entry *e, struct ops_ctx *ctx, struct err *err)
+{
+	cJSON *(*fn)(struct ops_ctx *, struct err *) = e->run;
+
+	if (fn == NULL) {
+		switch (db_kind(ctx->db)) {
+		case DB_POSTGRES:
+			fn = e->run_pg;
+			break;
+		case DB_SQLITE:
+			fn = e->run_sqlite;
+			break;
+		}
+	}
+	if (fn == NULL) {
+		err_set(err, ERR_BUG, "%s: no function for this database", e->name);
+		return NULL;
+	}
+	return fn(ctx, err);
+}
+
 /* Runs one entry under its lock. Returns the operation's object, never NULL. */
 static cJSON *
 run_one(struct run_state *rs, const struct ops_entry *e)
@@ -223,7 +245,7 @@ run_one(struct run_state *rs, const struct ops_entry *e)
 		res = ops_result_skipped(e->name, "locked");
 		goto out;
 	}
-	res = e->run(&rs->ctx, &err);
+	res = ops_entry_run(e, &rs->ctx, &err);
 	if (db_in_transaction(rs->ctx.db))
 		db_rollback(rs->ctx.db); /* an operation must not leave one open */
 	db_unlock(rs->ctx.db, lock_name);

@@ -314,22 +314,10 @@ fail:
 	return res;
 }
 
-static cJSON *
-run(struct ops_ctx *ctx, struct err *err)
-{
-	switch (db_kind(ctx->db)) {
-	case DB_POSTGRES:
-		return run_pg(ctx, err);
-	case DB_SQLITE:
-		return run_sqlite(ctx, err);
-	}
-	err_set(err, ERR_BUG, "vacuum: unknown database kind");
-	return NULL;
-}
-
 const struct ops_entry ops_vacuum_entry = {
 	.name = "vacuum",
 	.title = "Vacuum & Analyze",
 	.flags = OPS_WRITES | OPS_NO_TXN | OPS_LONG,
-	.run = run,
+	.run_pg = run_pg,
+	.run_sqlite = run_sqlite,
 };

@@ -153,22 +153,10 @@ run_sqlite(struct ops_ctx *ctx, struct err *err)
 	return res;
 }
 
-static cJSON *
-run(struct ops_ctx *ctx, struct err *err)
-{
-	switch (db_kind(ctx->db)) {
-	case DB_POSTGRES:
-		return run_pg(ctx, err);
-	case DB_SQLITE:
-		return run_sqlite(ctx, err);
-	}
-	err_set(err, ERR_BUG, "views: unknown database kind");
-	return NULL;
-}
-
 const struct ops_entry ops_views_entry = {
 	.name = "views",
 	.title = "Update materialized views",
 	.flags = OPS_WRITES | OPS_LONG,
-	.run = run,
+	.run_pg = run_pg,
+	.run_sqlite = run_sqlite,
 };

@@ -77,8 +77,7 @@ load_schema(struct db *db, const char *file)
 	char *sql;
 	struct err e;
 
-	snprintf(path, sizeof path, "%s/tests/sql/%s",
-	         src != NULL ? src : TOP_SRCDIR, file);
+	snprintf(path, sizeof path, "%s/tests/sql/%s", src != NULL ? src : TOP_SRCDIR, file);
 	sql = read_file(path);
 	err_clear(&e);
 	if (db_exec_script(db, sql, &e) < 0)
@@ -197,7 +196,7 @@ run_op(struct fx *f, const struct ops_entry *entry, struct err *e)
 	};
 
 	err_clear(e);
-	return entry->run(&ctx, e);
+	return ops_entry_run(entry, &ctx, e);
 }
 
 /* Run and expect success. */
