@@ -77,6 +77,8 @@ static const struct cfg_row cfg_table[] = {
 	  "seconds before the executor is killed (0 = none)" },
 	{ "result_expires", "result-expires", 0, CFG_SECONDS, OFF(result_expires), "86400", 0, 1e9,
 	  NULL, false, "seconds a stored result lives (0 = forever)" },
+	{ "result_extended", "result-extended", 0, CFG_BOOL, OFF(result_extended), "false", 0, 0,
+	  NULL, false, "store name, args, kwargs, worker, retries and queue with results" },
 	{ "track_started", "track-started", 0, CFG_BOOL, OFF(track_started), "false", 0, 0, NULL,
 	  false, "store the STARTED state" },
 	{ "max_retries", "max-retries", 0, CFG_INT, OFF(max_retries), "3", 0, 1000, NULL, false,

@@ -39,6 +39,7 @@ struct cfg {
 	double time_limit;         /* seconds; 0 = none */
 	double result_expires;     /* seconds; 86400; 0 = never */
 	bool track_started;        /* store STARTED */
+	bool result_extended;      /* Celery's result_extended: name, args, ... in results */
 	int max_retries;           /* transient-error retries; 3 */
 	double retry_delay;        /* seconds before a retry runs; 180 (Celery's default) */
 	char *loglevel;            /* "WARNING" */

@@ -83,6 +83,7 @@ executor_main(void *arg)
 	snprintf(conn.proc, sizeof(conn.proc), "ForkPoolWorker-%zu", ex->index + 1);
 	conn.bops = p->bops;
 	conn.beops = p->beops;
+	conn.extended_worker = p->s->result_extended ? p->s->hostname : NULL;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct exec_request *batch[EXEC_BATCH];
@@ -645,6 +646,8 @@ settings_from_cfg(struct loop *L, const struct cfg *cfg)
 	L->s.acks_late = cfg->acks_late;
 	L->s.acks_late_tasks = cfg->acks_late_tasks;
 	L->s.track_started = cfg->track_started;
+	L->s.result_extended = cfg->result_extended;
+	L->conn.extended_worker = cfg->result_extended ? L->s.hostname : NULL;
 	L->s.soft_time_limit = cfg->soft_time_limit;
 	L->s.time_limit = cfg->time_limit;
 	L->s.max_retries = cfg->max_retries;

@@ -44,6 +44,7 @@ struct exec_settings {
 	bool acks_late;
 	const char *acks_late_tasks; /* comma-separated task names acked late (NULL = none) */
 	bool track_started;
+	bool result_extended;   /* Celery's result_extended */
 	double soft_time_limit; /* seconds, 0 = none (a message's timelimit wins) */
 	double time_limit;      /* seconds, 0 = none */
 	int max_retries;
@@ -118,6 +119,7 @@ struct exec_conn {
 	struct broker *broker;           /* may be NULL while disconnected */
 	const struct backend_ops *beops; /* NULL = no result backend */
 	struct backend *backend;         /* may be NULL while disconnected */
+	const char *extended_worker;     /* node name when results are extended, else NULL */
 };
 
 /*

@@ -241,6 +241,15 @@ exec_meta_new(struct exec_conn *conn, const struct proto_task *t, const char *ta
 	pr.now_usec = (int64_t)(exec_now() * 1e6);
 	pr.group_id = t != NULL ? t->group : NULL;
 	pr.parent_id = t != NULL ? t->parent_id : NULL;
+	if (t != NULL && conn->extended_worker != NULL) {
+		pr.extended = true;
+		pr.name = t->task;
+		pr.args = t->args;
+		pr.kwargs = t->kwargs;
+		pr.worker = conn->extended_worker;
+		pr.retries = t->retries;
+		pr.queue = t->routing_key;
+	}
 	if (o != NULL) {
 		args = cJSON_CreateArray();
 		if (o->exc_is_num)

@@ -24,6 +24,7 @@ CONF="$HARNESS_DIR/janitor.conf"
 cat >"$CONF" <<CONF
 [worker]
 concurrency = 2
+result_extended = true
 [databases]
 default = sqlite:///$DB
 [aliases]
@@ -93,6 +94,14 @@ r = app.send_task("maintenance.sessions", kwargs={"dry_run": True})
 res = r.get(timeout=60)
 check("maintenance.sessions dry run: %r" % (res,),
       isinstance(res, dict) and res.get("operation") == "sessions" and res.get("dry_run") is True)
+# result_extended: a client with the same setting reads the request back from the result.
+ext = Celery("ext", broker=broker, backend=backend)
+ext.conf.result_extended = True
+er = ext.AsyncResult(r.id)
+check("result_extended: name, kwargs, worker, queue, retries %r" % (
+      (er.name, er.kwargs, er.worker, er.queue, er.retries),),
+      er.name == "maintenance.sessions" and er.kwargs == {"dry_run": True} and
+      str(er.worker).startswith("basic@") and er.queue == "celery" and er.retries == 0)
 
 r = app.send_task("core.tasks.database_maintenance", kwargs={"operations": ["sessions", "logs"]})
 res = r.get(timeout=60)
