@@ -8,6 +8,19 @@
 each run on a fresh copy of a template database, and print rows/s and ratios.
 Rows/s count the rows deleted; times exclude process start and connecting
 (janitor: the operation's own "seconds"; others: around the statements).
+  JANITOR_BEFORE=path  also time another janitor binary ("before"), e.g. the previous commit's,
+                       in the same runs
+  BENCH_METHODS="janitor single"  only these methods
+  BENCH_VACUUM=0       leave the PostgreSQL template as loaded (ANALYZE only) instead of
+                       VACUUM (ANALYZE): then no page is all-visible and every index-only scan
+                       visits the heap. The default is the state of a real table whose rows
+                       are 90 days old, which autovacuum has long since visited (PostgreSQL 13+
+                       vacuums after inserts too), and it does not change while the bench runs
+                       (otherwise an autovacuum of the template partway through changes what
+                       later copies look like).
+Methods take turns within each run, so a slow minute of a shared machine hits all of them.
+Each copy is checkpointed and synced before it is timed, so writing back the copy itself does
+not land inside the next timed run.
 """
 import json
 import os
@@ -20,6 +33,7 @@ import time
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+VACUUM = os.environ.get("BENCH_VACUUM", "1") != "0"
 BATCH = 10000
 ANCHOR = 1735689600  # 2025-01-01T00:00:00Z: rows spread over the 180 days before it
 CUTOFF = ANCHOR - 90 * 86400
@@ -84,6 +98,8 @@ def prepare_pg():
     cur.execute(open(os.path.join(SRCDIR, "tests/sql/django-postgres.sql")).read())
     t = time.perf_counter()
     cur.execute(GEN_PG)
+    if VACUUM:
+        cur.execute("VACUUM (ANALYZE) core_auditlog")
     cur.execute("SELECT count(*) FILTER (WHERE timestamp < to_timestamp(%s)) FROM core_auditlog",
                 (CUTOFF,))
     expired = cur.fetchone()[0]
@@ -98,6 +114,8 @@ def fresh_pg():
     c = pg_conn("bench_run")  # warm the table as every method would find it
     c.cursor().execute("SELECT count(*) FROM core_auditlog")
     c.close()
+    pg_admin("CHECKPOINT")
+    os.sync()
     return pg_url("bench_run")
 
 
@@ -119,19 +137,23 @@ def prepare_sqlite():
 
 def fresh_sqlite():
     run = os.path.join(WORK, "run.sqlite3")
+    for stale in (run, run + "-journal"):
+        if os.path.exists(stale):
+            os.unlink(stale)
     shutil.copyfile(os.path.join(WORK, "tmpl.sqlite3"), run)
+    os.sync()
     with open(run, "rb") as f:  # into the page cache, as for PostgreSQL
         while f.read(1 << 20):
             pass
     return "sqlite:///" + run
 
 
-def m_janitor(url, engine):
+def m_janitor(url, engine, binary=JANITOR):
     cfg = os.path.join(WORK, "bench.ini")
     with open(cfg, "w") as f:
         f.write(f"[maintenance]\nnow = {ANCHOR}\naudit_days = 90\nlogs_batch = {BATCH}\n"
                 "log_execution = false\n")
-    out = subprocess.run([JANITOR, "run", "--operation", "logs", "--output", "json",
+    out = subprocess.run([binary, "run", "--operation", "logs", "--output", "json",
                           "--database", url, "--config", cfg],
                          check=True, capture_output=True, text=True).stdout
     part = json.loads(out)["logs"]["details"]["Audit Logs"]
@@ -174,28 +196,38 @@ def have_django():
                           capture_output=True).returncode == 0
 
 
+def m_before(url, engine):
+    return m_janitor(url, engine, os.environ["JANITOR_BEFORE"])
+
+
 def main():
     methods = [("janitor", m_janitor), ("single", m_single)]
+    if os.environ.get("JANITOR_BEFORE"):
+        methods.insert(1, ("before", m_before))
     if have_django():
         methods.append(("django", m_django))
     else:
         log("python3-django not installed: the Django ORM baseline is left out")
+    only = os.environ.get("BENCH_METHODS", "").split()
+    if only:
+        methods = [(n, f) for n, f in methods if n in only or n == "single"]
     results = {}
     for engine, prepare, fresh in (("postgresql", prepare_pg, fresh_pg),
                                    ("sqlite", prepare_sqlite, fresh_sqlite)):
         expired = prepare()
-        for name, fn in methods:
-            runs = []
-            for _ in range(RUNS):
+        for name, _ in methods:
+            results[(engine, name)] = (expired, [])
+        for _ in range(RUNS):
+            for name, fn in methods:
                 url = fresh()
                 n, secs, longest = fn(url, engine)
                 if n != expired:
                     sys.exit(f"{engine}/{name}: deleted {n}, expected {expired}")
-                runs.append((secs, longest))
-            results[(engine, name)] = (expired, runs)
-            log(f"{engine} {name}: " + ", ".join(f"{s:.3f}" for s, _ in runs))
+                results[(engine, name)][1].append((secs, longest))
+        for name, _ in methods:
+            log(f"{engine} {name}: " + ", ".join(f"{s:.3f}" for s, _ in results[(engine, name)][1]))
     print(f"\ndelete throughput: {ROWS} core_auditlog rows, {RUNS} runs each (median), "
-          f"batch {BATCH}")
+          f"batch {BATCH}, PostgreSQL template {'vacuumed' if VACUUM else 'not vacuumed'}")
     print(f"{'engine':<11} {'method':<8} {'rows':>8} {'median s':>9} {'rows/s':>11} "
           f"{'longest txn s':>14} {'vs single':>9}")
     for engine in ("postgresql", "sqlite"):
@@ -206,7 +238,7 @@ def main():
             longest = max(l for _, l in runs)
             print(f"{engine:<11} {name:<8} {expired:>8} {med:>9.3f} {expired / med:>11,.0f} "
                   f"{longest:>14.3f} {single / med:>9.2f}")
-        if ("django" in dict(methods)):
+        if "django" in dict(methods) and "janitor" in dict(methods):
             j = statistics.median(s for s, _ in results[(engine, "janitor")][1])
             d = statistics.median(s for s, _ in results[(engine, "django")][1])
             print(f"{engine:<11} janitor vs django: {d / j:.2f}x faster")

@@ -80,6 +80,24 @@ expect "failed tasks left" "$(q 'SELECT string_agg(id || (CASE WHEN is_archived 
 expect "archived_at" "$(q "SELECT archived_at = to_timestamp($NOW) FROM core_failedtask WHERE id = 3")" t
 expect "sessions left" "$(q 'SELECT string_agg(session_key, $$,$$ ORDER BY session_key) FROM django_session')" "b,c"
 
+# Rows that share one date, more than two batches of them (the tie statement): every transaction
+# still deletes at most a batch, all 32 go, the cut-off row stays. Batches: 3 rows before the
+# shared date, 10 and 10 of it, then its last 5 with the 4 after it.
+q "TRUNCATE deleted_by;
+	CREATE TRIGGER note_delete AFTER DELETE ON core_auditlog FOR EACH ROW EXECUTE FUNCTION note_delete()"
+audit $((CUT - 200)) 3
+q "INSERT INTO core_auditlog (timestamp, actor, action, object_type, object_id, changes)
+	SELECT to_timestamp($CUT - 150), 'a', 'update', 'order', '1', '{}' FROM generate_series(1, 25)"
+audit $((CUT - 10)) 4
+run --operation logs --output json >"$W/ties.json" || fail "ties run exited $?"
+q "DROP TRIGGER note_delete ON core_auditlog"
+expect "ties deleted" "$(jget "$W/ties.json" 'd["logs"]["rows_deleted"]')" 32
+expect "ties batches" "$(jget "$W/ties.json" 'd["logs"]["details"]["Audit Logs"]["batches"]')" 4
+expect "ties transactions" "$(q 'SELECT count(DISTINCT txid) FROM deleted_by')" 4
+expect "ties largest transaction" "$(q 'SELECT max(c) FROM (SELECT count(*) c FROM deleted_by GROUP BY txid) s')" 10
+expect "ties remaining" "$(q 'SELECT count(*) FROM core_auditlog')" 2
+expect "ties boundary row kept" "$(q "SELECT count(*) FROM core_auditlog WHERE timestamp = to_timestamp($CUT)")" 1
+
 # The advisory lock: another session holds op-logs, so the run reports skipped: locked.
 KEY=$("$PY" -c 'h = 2166136261
 for b in b"op-logs": h = ((h ^ b) * 16777619) & 0xffffffff

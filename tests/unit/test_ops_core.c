@@ -479,6 +479,128 @@ test_logs_commits_each_batch_separately(void **state)
 	cJSON_Delete(doc);
 }
 
+/* Remembers the largest step between two progress reports: the rows of the largest batch. */
+struct steps {
+	int64_t last_done, largest;
+	int commits;
+};
+
+static void
+step_progress(void *ctx, int64_t done, int64_t total UNUSED, const char *what)
+{
+	struct steps *s = ctx;
+
+	if (strcmp(what, "core_auditlog") != 0)
+		return;
+	if (done - s->last_done > s->largest)
+		s->largest = done - s->last_done;
+	s->last_done = done;
+}
+
+static void
+test_logs_batches_rows_that_share_one_date(void **state)
+{
+	struct fixture *fx = *state;
+	struct steps st = { 0 };
+	int nfailed = -1, i;
+	cJSON *doc;
+
+	/* 3 distinct dates, then 25 rows at one date (more than two batches' worth, so a whole
+	 * batch range is one repeated date), then 4 more rows, the cut-off row and a new one. */
+	for (i = 0; i < 3; i++)
+		add_audit(fx->db, NOW - 200 * DAY - i);
+	for (i = 0; i < 25; i++)
+		add_audit(fx->db, NOW - 150 * DAY);
+	for (i = 0; i < 4; i++)
+		add_audit(fx->db, NOW - 91 * DAY - i);
+	add_audit(fx->db, NOW - 90 * DAY);
+	add_audit(fx->db, NOW);
+	fx->opt.log_execution = false;
+	fx->opt.logs_batch = 10;
+	sqlite3_commit_hook(db_native(fx->db), count_commit, &st.commits);
+	doc = run_ops(fx, "logs", step_progress, &st, &nfailed);
+	sqlite3_commit_hook(db_native(fx->db), NULL, NULL);
+	assert_int_equal(nfailed, 0);
+	assert_int_equal((int)jnum(doc, "logs", "rows_deleted", NULL), 32);
+	assert_int_equal(st.last_done, 32);
+	assert_int_equal(st.largest, 10); /* never more than a batch in one transaction */
+	/* [first date, the shared date): 3 rows; the shared date twice, 10 rows each (the tie
+	 * statement); the last 5 of it with the 4 after it: 9, and no row left for a bound. */
+	assert_int_equal((int)jnum(cJSON_GetObjectItemCaseSensitive(doc, "logs"), "details",
+	                           "Audit Logs", "batches"),
+	                 4);
+	assert_int_equal(st.commits, 4 + 1); /* + the task-log part's one empty batch */
+	assert_int_equal(count(fx->db, "SELECT count(*) FROM core_auditlog"), 2);
+	assert_int_equal(count(fx->db, "SELECT count(*) FROM core_auditlog WHERE timestamp = "
+	                               "'2025-08-26 16:00:00'"),
+	                 1);
+	cJSON_Delete(doc);
+}
+
+static void
+test_logs_batch_of_exactly_the_rows_left(void **state)
+{
+	struct fixture *fx = *state;
+	int nfailed = -1, i;
+	cJSON *doc;
+
+	/* 20 rows, batch 10: two full batches, and nothing left for a third. */
+	for (i = 0; i < 20; i++)
+		add_audit(fx->db, NOW - 100 * DAY - i);
+	fx->opt.log_execution = false;
+	fx->opt.logs_batch = 10;
+	doc = run_ops(fx, "logs", NULL, NULL, &nfailed);
+	assert_int_equal(nfailed, 0);
+	assert_int_equal((int)jnum(cJSON_GetObjectItemCaseSensitive(doc, "logs"), "details",
+	                           "Audit Logs", "batches"),
+	                 2);
+	assert_int_equal((int)jnum(doc, "logs", "rows_deleted", NULL), 20);
+	assert_int_equal(count(fx->db, "SELECT count(*) FROM core_auditlog"), 0);
+	cJSON_Delete(doc);
+}
+
+static void
+assert_journal_mode(struct db *db, const char *want)
+{
+	struct db_rows *rows;
+	struct err err;
+
+	rows = db_query(db, "PRAGMA journal_mode", 0, NULL, &err);
+	assert_non_null(rows);
+	assert_string_equal(db_rows_get(rows, 0, 0), want);
+	db_rows_free(rows);
+}
+
+static void
+test_batches_leave_the_journal_mode_as_found(void **state)
+{
+	struct fixture *fx = *state;
+	char journal[160];
+	struct err err;
+	int nfailed = -1;
+	cJSON *doc;
+
+	/* DELETE mode: PERSIST while the batches run, then DELETE again and no journal file. */
+	add_audit(fx->db, NOW - 100 * DAY);
+	fx->opt.log_execution = false;
+	doc = run_ops(fx, "logs", NULL, NULL, &nfailed);
+	assert_int_equal(nfailed, 0);
+	assert_int_equal((int)jnum(doc, "logs", "rows_deleted", NULL), 1);
+	cJSON_Delete(doc);
+	assert_journal_mode(fx->db, "delete");
+	snprintf(journal, sizeof(journal), "%s-journal", fx->path);
+	assert_int_equal(access(journal, F_OK), -1);
+	/* WAL (persistent, the application's choice) is left alone. */
+	db_rows_free(db_query(fx->db, "PRAGMA journal_mode = WAL", 0, NULL, &err));
+	assert_journal_mode(fx->db, "wal");
+	add_audit(fx->db, NOW - 100 * DAY);
+	doc = run_ops(fx, "logs", NULL, NULL, &nfailed);
+	assert_int_equal(nfailed, 0);
+	assert_int_equal((int)jnum(doc, "logs", "rows_deleted", NULL), 1);
+	cJSON_Delete(doc);
+	assert_journal_mode(fx->db, "wal");
+}
+
 static void
 test_dry_run_counts_and_changes_nothing(void **state)
 {
@@ -769,6 +891,9 @@ main(void)
 		FX(test_db_statement_timeout_stops_a_long_query),
 		FX(test_logs_deletes_older_than_cutoff_and_keeps_the_boundary),
 		FX(test_logs_commits_each_batch_separately),
+		FX(test_logs_batches_rows_that_share_one_date),
+		FX(test_logs_batch_of_exactly_the_rows_left),
+		FX(test_batches_leave_the_journal_mode_as_found),
 		FX(test_dry_run_counts_and_changes_nothing),
 		FX(test_cleanup_archives_then_deletes),
 		FX(test_sessions_deletes_expired_only),
