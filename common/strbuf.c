@@ -97,6 +97,7 @@ sb_detach(struct strbuf *sb, size_t *len)
 
 	if (len != NULL)
 		*len = sb->len;
-	sb_init(sb);
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
 	return s;
 }

@@ -88,7 +88,6 @@ ops_qualified_ident(struct db *db, const char *schema, const char *name)
 	sb_adds(&sb, q);
 	free(q);
 	q = sb_detach(&sb, NULL);
-	sb_cleanup(&sb);
 	return q;
 }
 
@@ -103,7 +102,6 @@ ops_sql_with_ident(struct db *db, const char *prefix, const char *schema, const 
 	sb_adds(&sb, q);
 	free(q);
 	q = sb_detach(&sb, NULL);
-	sb_cleanup(&sb);
 	return q;
 }
 

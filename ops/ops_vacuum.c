@@ -56,7 +56,6 @@ on_notice(void *arg, const char *severity, const char *message)
 	sb_init(&sb);
 	sb_addf(&sb, "%s: %s", severity, message);
 	line = sb_detach(&sb, &len);
-	sb_cleanup(&sb);
 	while (len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
 	cJSON_AddItemToArray(n->list, cJSON_CreateString(line));

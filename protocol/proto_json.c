@@ -158,7 +158,6 @@ rewrite_nonfinite(const char *s, size_t len, size_t *out_len)
 	{
 		char *out = sb_detach(&sb, out_len);
 
-		sb_cleanup(&sb); /* sb_detach leaves a fresh empty buffer behind */
 		return out;
 	}
 }

@@ -167,7 +167,6 @@ proto_repr(const cJSON *v)
 		sb.buf[sb.len] = '\0';
 		sb_adds(&sb, "...");
 	}
-	/* sb_detach leaves a fresh empty buffer behind; release it too. */
 	out = sb_detach(&sb, NULL);
 	sb_cleanup(&sb);
 	return out;

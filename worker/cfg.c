@@ -20,6 +20,7 @@
 #include "ini.h"
 #include "log.h"
 #include "ops.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define CFG_DEFAULT_FILE INI_DEFAULT_FILE
@@ -514,21 +515,48 @@ cfg_alias_lookup(const struct cfg *c, const char *name)
 	return kv_lookup(c->aliases, c->naliases, name);
 }
 
+/* url with the value of every "password=" query parameter replaced by ****. Heap string. */
+static char *
+mask_query_passwords(const char *url)
+{
+	static const char key[] = "password=";
+	const char *p = url, *q = strchr(url, '?');
+	struct strbuf sb;
+
+	sb_init(&sb);
+	while (q != NULL) {
+		const char *v = q + 1, *end;
+
+		if (strncmp(v, key, sizeof(key) - 1) == 0) {
+			v += sizeof(key) - 1;
+			end = v + strcspn(v, "&#");
+			sb_add(&sb, p, (size_t)(v - p));
+			sb_adds(&sb, "****");
+			p = end;
+		}
+		q = strchr(q + 1, '&');
+	}
+	sb_adds(&sb, p);
+	return sb_detach(&sb, NULL);
+}
+
 char *
 cfg_mask_url(const char *url)
 {
 	const char *scheme = strstr(url, "://"), *at, *colon, *start;
+	char *m, *masked;
 
 	if (scheme == NULL)
 		return strncmp(url, "sqlite", 6) == 0 ? xstrdup(url) : xstrdup("****");
 	start = scheme + 3;
 	at = strchr(start, '@');
-	if (at == NULL)
-		return xstrdup(url);
-	colon = memchr(start, ':', (size_t)(at - start));
+	colon = at != NULL ? memchr(start, ':', (size_t)(at - start)) : NULL;
 	if (colon == NULL)
-		return xstrdup(url);
-	return xasprintf("%.*s:****%s", (int)(colon - url), url, at);
+		return mask_query_passwords(url);
+	m = xasprintf("%.*s:****%s", (int)(colon - url), url, at);
+	masked = mask_query_passwords(m);
+	free(m);
+	return masked;
 }
 
 void

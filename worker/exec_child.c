@@ -210,7 +210,7 @@ static char *
 read_stdin(struct err *err)
 {
 	struct strbuf sb;
-	char chunk[4096], *text;
+	char chunk[4096];
 	ssize_t n;
 
 	sb_init(&sb);
@@ -223,9 +223,7 @@ read_stdin(struct err *err)
 		}
 		sb_add(&sb, chunk, (size_t)n);
 	}
-	text = sb_detach(&sb, NULL);
-	sb_cleanup(&sb);
-	return text;
+	return sb_detach(&sb, NULL);
 }
 
 /* Run the job on an open database, writing the result lines to fd. */

@@ -216,6 +216,15 @@ test_cfg_mask_url_hides_password(void **state)
 	m = cfg_mask_url("redis://host/0");
 	assert_string_equal(m, "redis://host/0");
 	free(m);
+	m = cfg_mask_url("postgresql://h/db?user=u&password=pw&sslmode=require");
+	assert_string_equal(m, "postgresql://h/db?user=u&password=****&sslmode=require");
+	free(m);
+	m = cfg_mask_url("postgresql://a:b@h/db?password=longersecret");
+	assert_string_equal(m, "postgresql://a:****@h/db?password=****");
+	free(m);
+	m = cfg_mask_url("host=h password=pw dbname=x");
+	assert_string_equal(m, "****");
+	free(m);
 }
 
 static void
