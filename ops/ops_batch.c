@@ -245,7 +245,7 @@ query_key(struct db *db, const char *sql, int nparams, const char *const *params
 }
 
 /*
- * One range-mode batch in its own transaction. *lower is the inclusive lower date of what is
+ * One range-mode batch, one transaction. *lower is the inclusive lower date of what is
  * left to delete (NULL before the first batch; owned, replaced as the run advances); *last is
  * set once nothing is left after this batch; *n gets the rows deleted.
  *  1. First batch only: lower = the lowest date below the cut-off; none means nothing to do.
@@ -266,9 +266,13 @@ query_key(struct db *db, const char *sql, int nparams, const char *const *params
  * (DELETE ... RETURNING inside WITH) 0.70 s, rejected. SQLite: range 0.75 s vs 1.02 s for
  * rowid IN (SELECT ... LIMIT n) with syncs off (the CPU part), the IN form's ephemeral table
  * and rowid probes being the difference.
- * On PostgreSQL (READ COMMITTED) steps 2 and 3 see two snapshots: a row committed between them
- * with a date inside [lower, upper), i.e. back-dated below the cut-off, is deleted in the same
- * batch, one row over the batch each. Rows committed behind lower after their range was
+ * PostgreSQL runs each statement in autocommit, as its own transaction (reference 3.4): the
+ * DELETE is the batch's transaction, and BEGIN/COMMIT would only add two round trips (each
+ * statement in READ COMMITTED takes its own snapshot either way). SQLite takes BEGIN IMMEDIATE
+ * around the batch, so the write lock covers the bound and the DELETE.
+ * On PostgreSQL steps 2 and 3 see two snapshots: rows committed between them
+ * with a date inside [lower, upper), i.e. back-dated below the cut-off, are deleted with the
+ * batch and make it larger by their number. Rows committed behind lower after their range was
  * deleted are left to the next run. SQLite's BEGIN IMMEDIATE excludes both.
  */
 static int
@@ -276,10 +280,11 @@ range_batch(struct db *db, const struct batch_sql *q, const char *cutoff, const 
             char **lower, bool *last, int64_t *n, struct err *err)
 {
 	const char *params[3] = { cutoff, NULL, NULL };
+	bool txn = db_kind(db) == DB_SQLITE;
 	char *upper = NULL;
 
 	*n = 0;
-	if (db_begin(db, err) < 0)
+	if (txn && db_begin(db, err) < 0)
 		return -1;
 	if (*lower == NULL) {
 		if (query_key(db, q->first, 1, params, lower, err) < 0)
@@ -309,12 +314,13 @@ range_batch(struct db *db, const struct batch_sql *q, const char *cutoff, const 
 		upper = NULL;
 	}
 commit:
-	if (db_commit(db, err) < 0)
+	if (txn && db_commit(db, err) < 0)
 		goto fail;
 	free(upper);
 	return 0;
 fail:
-	db_rollback(db);
+	if (txn)
+		db_rollback(db);
 	free(upper);
 	return -1;
 }
@@ -327,7 +333,8 @@ fail:
  * other connections in DELETE mode read a zeroed header as "no hot journal". TRUNCATE (a size
  * change per commit) measured no better than DELETE. The mode is per connection: it is set
  * only when the connection is in DELETE mode (WAL and the rest are left alone), and restored
- * after the run, which also removes the file. Returns whether it was changed.
+ * after the run, which also removes the file. Returns whether it was changed; a mode it cannot
+ * read or change is left as it is, since the batches are correct in any mode.
  */
 static bool
 persist_journal(struct db *db)
