@@ -260,12 +260,19 @@ query_key(struct db *db, const char *sql, int nparams, const char *const *params
  * it, and once more when the next batch's index scan steps over the now dead index entry
  * (every batch restarts at the oldest entry, so 500k deleted rows leave 500k dead entries to
  * visit again). The range form starts each batch at lower, past the dead entries, and deletes
- * straight from the index range scan. Measured over 500k of 1M audit rows, batch 10,000, same
- * run: PostgreSQL 0.51 s range vs 0.68 s ctid form vs 0.35 s one DELETE; the range form
- * without the lower bound 0.75 s; one statement per batch returning the bound from a CTE
- * (DELETE ... RETURNING inside WITH) 0.70 s, rejected. SQLite: range 0.75 s vs 1.02 s for
- * rowid IN (SELECT ... LIMIT n) with syncs off (the CPU part), the IN form's ephemeral table
- * and rowid probes being the difference.
+ * straight from the index range scan. Measured with bench/delete_throughput.sh (500k of 1M
+ * audit rows, batch 10,000, 2 cores, median of 7, methods taking turns): PostgreSQL 0.33 s
+ * range vs 0.64 s ctid form vs 0.28 s one DELETE (0.84 of it); SQLite 0.73 s range vs 1.12 s
+ * id IN (SELECT ... LIMIT n) vs 0.74 s one DELETE. The bound is cheap only where the pages are
+ * all-visible, as autovacuum leaves old rows: on a table loaded and never vacuumed it visits
+ * the heap, and PostgreSQL measured 0.47 s range vs 0.57 s ctid form vs 0.32 s one DELETE.
+ * Tried and rejected (same-run figures): the range form without the lower bound, 0.75 s vs
+ * 0.55 s (it walks the dead entries again); one statement per batch that returns the next
+ * bound from a CTE (WITH d AS (DELETE ... RETURNING 1) SELECT count(*), bound), 0.48 s vs
+ * 0.36 s (the RETURNING rows cost more than the round trip saved); a bitmap heap scan for the
+ * DELETE (enable_indexscan off), 3.7 s; explicit BEGIN/COMMIT around bound and DELETE on
+ * PostgreSQL, no measurable difference. SQLite with syncs off (the CPU part): range 0.75 s vs
+ * 1.02 s for the IN form, whose ephemeral table and rowid probes make the difference.
  * PostgreSQL runs each statement in autocommit, as its own transaction (reference 3.4): the
  * DELETE is the batch's transaction, and BEGIN/COMMIT would only add two round trips (each
  * statement in READ COMMITTED takes its own snapshot either way). SQLite takes BEGIN IMMEDIATE
@@ -328,7 +335,8 @@ fail:
 /*
  * SQLite in journal_mode=DELETE creates, syncs and unlinks the rollback journal at every
  * commit, a file system metadata commit each time: over 50 batches that cost more than the
- * deleting (500k rows: 1.6 s vs 0.90 s with PERSIST, same run). PERSIST keeps the file and
+ * deleting (500k rows in the range form: 1.62 s vs 0.90 s with PERSIST, median of 3, same
+ * run). PERSIST keeps the file and
  * zeroes its header instead: the same syncs of the same pages, so the same durability, and
  * other connections in DELETE mode read a zeroed header as "no hot journal". TRUNCATE (a size
  * change per commit) measured no better than DELETE. The mode is per connection: it is set
