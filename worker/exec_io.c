@@ -88,37 +88,92 @@ backend_ready(const struct exec_settings *s, struct exec_conn *conn, const volat
 	return 0;
 }
 
+/*
+ * The one retry loop of this file: make sure the connection is open (reconnecting with
+ * backoff), try the call, and on a transient failure drop the connection and go round again.
+ * Returns 0, or -1 when the call failed for good (err says why) or *stop ended the wait
+ * (err's class is ERR_NONE then: nothing to log).
+ */
+enum io_side {
+	IO_BROKER,
+	IO_BACKEND,
+};
+
+struct io_call {
+	enum io_side side;
+	int (*attempt)(struct exec_conn *conn, const void *arg, struct err *err);
+	const void *arg;
+};
+
+static int
+io_retry(const struct exec_settings *s, struct exec_conn *conn, const struct io_call *c,
+         const volatile int *stop, struct err *err)
+{
+	for (;;) {
+		int ready = c->side == IO_BROKER ? broker_ready(s, conn, stop)
+		                                 : backend_ready(s, conn, stop);
+
+		err_clear(err);
+		if (ready < 0)
+			return -1;
+		if (c->attempt(conn, c->arg, err) == 0)
+			return 0;
+		if (err->cls != ERR_TRANSIENT)
+			return -1;
+		if (c->side == IO_BROKER) {
+			broker_drop(conn);
+		} else {
+			conn->beops->close(conn->backend);
+			conn->backend = NULL;
+		}
+	}
+}
+
+struct bop_arg {
+	enum exec_bop op;
+	const char *tag;
+};
+
+static int
+bop_attempt(struct exec_conn *conn, const void *arg, struct err *err)
+{
+	const struct bop_arg *a = arg;
+
+	switch (a->op) {
+	case EXEC_ACK:
+		return conn->bops->ack(conn->broker, a->tag, err);
+	case EXEC_REQUEUE:
+		return conn->bops->reject(conn->broker, a->tag, true, err);
+	case EXEC_RESTORE:
+		return conn->bops->restore(conn->broker, a->tag, err);
+	}
+	return err_set(err, ERR_BUG, "unknown broker operation");
+}
+
 /* ack / reject(requeue) / restore with reconnects. */
 void
 exec_broker_op(const struct exec_settings *s, struct exec_conn *conn, enum exec_bop op,
                const char *tag, const volatile int *stop)
 {
-	for (;;) {
-		struct err e;
-		int rc = -1;
+	struct bop_arg a = { op, tag };
+	struct io_call c = { IO_BROKER, bop_attempt, &a };
+	struct err e;
 
-		if (broker_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		switch (op) {
-		case EXEC_ACK:
-			rc = conn->bops->ack(conn->broker, tag, &e);
-			break;
-		case EXEC_REQUEUE:
-			rc = conn->bops->reject(conn->broker, tag, true, &e);
-			break;
-		case EXEC_RESTORE:
-			rc = conn->bops->restore(conn->broker, tag, &e);
-			break;
-		}
-		if (rc == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "broker: %s (delivery %s)", e.msg, tag);
-			return;
-		}
-		broker_drop(conn);
-	}
+	if (io_retry(s, conn, &c, stop, &e) < 0 && e.cls != ERR_NONE)
+		tlog(LOG_LVL_ERROR, conn, "broker: %s (delivery %s)", e.msg, tag);
+}
+
+struct publish_arg {
+	const struct proto_msg *m;
+	const char *exchange, *routing_key;
+};
+
+static int
+publish_attempt(struct exec_conn *conn, const void *arg, struct err *err)
+{
+	const struct publish_arg *a = arg;
+
+	return conn->bops->publish(conn->broker, a->m, a->exchange, a->routing_key, err);
 }
 
 int
@@ -126,7 +181,10 @@ exec_publish(const struct exec_settings *s, struct exec_conn *conn, const struct
              const char *exchange, const char *routing_key, const volatile int *stop)
 {
 	struct proto_msg m;
+	struct publish_arg a = { &m, exchange, routing_key };
+	struct io_call c = { IO_BROKER, publish_attempt, &a };
 	struct err e;
+	int rc;
 
 	err_clear(&e);
 	proto_msg_init(&m);
@@ -135,91 +193,74 @@ exec_publish(const struct exec_settings *s, struct exec_conn *conn, const struct
 		proto_msg_cleanup(&m);
 		return -1;
 	}
-	for (;;) {
-		if (broker_ready(s, conn, stop) < 0)
-			break;
-		err_clear(&e);
-		if (conn->bops->publish(conn->broker, &m, exchange, routing_key, &e) == 0) {
-			proto_msg_cleanup(&m);
-			return 0;
-		}
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot publish %s[%s]: %s", t->task, t->id,
-			     e.msg);
-			break;
-		}
-		broker_drop(conn);
-	}
+	rc = io_retry(s, conn, &c, stop, &e);
+	if (rc < 0 && e.cls != ERR_NONE)
+		tlog(LOG_LVL_ERROR, conn, "cannot publish %s[%s]: %s", t->task, t->id, e.msg);
 	proto_msg_cleanup(&m);
-	return -1;
+	return rc;
+}
+
+struct store_arg {
+	const char *const *ids;
+	const cJSON *const *metas;
+	size_t n;
+};
+
+static int
+store_attempt(struct exec_conn *conn, const void *arg, struct err *err)
+{
+	const struct store_arg *a = arg;
+
+	return conn->beops->store_many(conn->backend, a->ids, a->metas, a->n, err);
 }
 
 void
 exec_store(const struct exec_settings *s, struct exec_conn *conn, const char *task_id,
            const cJSON *meta, const volatile int *stop)
 {
-	if (conn->beops == NULL)
-		return;
-	for (;;) {
-		struct err e;
-
-		if (backend_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->beops->store(conn->backend, task_id, meta, NULL, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot store result of %s: %s", task_id, e.msg);
-			return;
-		}
-		conn->beops->close(conn->backend);
-		conn->backend = NULL;
-	}
+	exec_store_many(s, conn, &task_id, &meta, 1, stop);
 }
 
 void
 exec_store_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *ids,
                 const cJSON *const *metas, size_t n, const volatile int *stop)
 {
+	struct store_arg a = { ids, metas, n };
+	struct io_call c = { IO_BACKEND, store_attempt, &a };
+	struct err e;
+
 	if (conn->beops == NULL || n == 0)
 		return;
-	for (;;) {
-		struct err e;
+	if (io_retry(s, conn, &c, stop, &e) < 0 && e.cls != ERR_NONE)
+		tlog(LOG_LVL_ERROR, conn, "cannot store %zu result(s), first %s: %s", n, ids[0],
+		     e.msg);
+}
 
-		if (backend_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->beops->store_many(conn->backend, ids, metas, n, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "cannot store %zu results: %s", n, e.msg);
-			return;
-		}
-		conn->beops->close(conn->backend);
-		conn->backend = NULL;
-	}
+struct acks_arg {
+	const char *const *tags;
+	size_t n;
+};
+
+static int
+acks_attempt(struct exec_conn *conn, const void *arg, struct err *err)
+{
+	const struct acks_arg *a = arg;
+
+	return conn->bops->ack_many(conn->broker, a->tags, a->n, err);
 }
 
 void
 exec_ack_many(const struct exec_settings *s, struct exec_conn *conn, const char *const *tags,
               size_t n, const volatile int *stop)
 {
+	struct acks_arg a = { tags, n };
+	struct io_call c = { IO_BROKER, acks_attempt, &a };
+	struct err e;
+
 	if (n == 0)
 		return;
-	for (;;) {
-		struct err e;
-
-		if (broker_ready(s, conn, stop) < 0)
-			return;
-		err_clear(&e);
-		if (conn->bops->ack_many(conn->broker, tags, n, &e) == 0)
-			return;
-		if (e.cls != ERR_TRANSIENT) {
-			tlog(LOG_LVL_ERROR, conn, "broker: %s (%zu acks)", e.msg, n);
-			return;
-		}
-		broker_drop(conn);
-	}
+	if (io_retry(s, conn, &c, stop, &e) < 0 && e.cls != ERR_NONE)
+		tlog(LOG_LVL_ERROR, conn, "broker: %s (%zu acks)", e.msg, n);
 }
 
 /* The meta of one state (owned), or NULL (logged). exc_* only for exception states. */
