@@ -2,7 +2,7 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
 common_libcommon_a_SOURCES = \
-	%reldir%/compat.h \
+	%reldir%/compat.h %reldir%/clock.c %reldir%/clock.h \
 	%reldir%/err.c %reldir%/err.h \
 	%reldir%/log.c %reldir%/log.h \
 	%reldir%/strbuf.c %reldir%/strbuf.h \

@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "db_int.h"
 #include "ops_int.h"
 #include "strbuf.h"
@@ -589,7 +590,7 @@ done_result(const struct ops_ctx *ctx, const struct backup_paths *p, cJSON *v, d
 		ops_add_num(res, "bytes", (double)st.st_size);
 	ops_add_str(res, "format",
 	            db_kind(ctx->db) == DB_POSTGRES ? "pg_dump custom" : "sqlite backup API");
-	ops_add_num(res, "duration_seconds", ops_clock() - t0);
+	ops_add_num(res, "duration_seconds", clock_mono() - t0);
 	cJSON_AddItemToObject(res, "verified", v);
 	return res;
 }
@@ -601,7 +602,7 @@ run(struct ops_ctx *ctx, struct err *err)
 {
 	struct backup_paths p = { 0 };
 	cJSON *res = NULL, *v = cJSON_CreateObject(), *deleted = cJSON_CreateArray(), *rot;
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 	bool tmp_made = false;
 
 	paths_init(&p, ctx->db, ctx->opt);

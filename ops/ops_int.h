@@ -124,8 +124,6 @@ char *ops_qualified_ident(struct db *db, const char *schema, const char *name);
 /* A constant SQL prefix followed by the quoted qualified name read from the catalog,
  * e.g. "VACUUM (ANALYZE) " + "public"."t". Caller frees. */
 char *ops_sql_with_ident(struct db *db, const char *prefix, const char *schema, const char *name);
-/* Seconds on the monotonic clock. */
-double ops_clock(void);
 /* Add a number / string (NULL = JSON null) member; cJSON allocates through xmalloc. */
 void ops_add_num(cJSON *obj, const char *key, double v);
 void ops_add_str(cJSON *obj, const char *key, const char *v);

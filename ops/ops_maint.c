@@ -105,15 +105,6 @@ ops_sql_with_ident(struct db *db, const char *prefix, const char *schema, const 
 	return q;
 }
 
-double
-ops_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void
 ops_add_num(cJSON *obj, const char *key, double v)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ops_int.h"
 #include "strbuf.h"
 
@@ -103,7 +104,7 @@ pg_reindex_one(struct ops_ctx *ctx, const struct db_rows *rows, int i, cJSON *o,
 	        db_server_version(ctx->db) >= 120000 ? sql_pg_reindex_conc : sql_pg_reindex;
 	char *sql = ops_sql_with_ident(ctx->db, prefix, db_rows_get(rows, i, 0),
 	                               db_rows_get(rows, i, 1));
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 	int rc = 0;
 
 	ops_add_str(o, "statement", sql);
@@ -115,7 +116,7 @@ pg_reindex_one(struct ops_ctx *ctx, const struct db_rows *rows, int i, cJSON *o,
 		rc = -1;
 	} else {
 		ops_add_str(o, "status", "rebuilt");
-		ops_add_num(o, "duration_seconds", ops_clock() - t0);
+		ops_add_num(o, "duration_seconds", clock_mono() - t0);
 	}
 	free(sql);
 	return rc;
@@ -197,7 +198,7 @@ run_sqlite(struct ops_ctx *ctx, struct err *err)
 {
 	struct db_rows *rows = db_query(ctx->db, sql_lite_indexes, 0, NULL, err);
 	cJSON *res = NULL;
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 
 	if (rows == NULL)
 		return NULL;
@@ -214,7 +215,7 @@ run_sqlite(struct ops_ctx *ctx, struct err *err)
 	ops_add_str(res, "statement", sql_lite_reindex);
 	ops_add_num(res, "indexes_rebuilt", ctx->opt->dry_run ? 0 : db_rows_count(rows));
 	if (!ctx->opt->dry_run)
-		ops_add_num(res, "duration_seconds", ops_clock() - t0);
+		ops_add_num(res, "duration_seconds", clock_mono() - t0);
 	cJSON_AddItemToObject(res, "indexes", ops_rows_json(rows, "ss"));
 fail:
 	db_rows_free(rows);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ops_int.h"
 #include "xalloc.h"
 
@@ -44,15 +45,6 @@ struct run_state {
 	const char *log_note; /* why there is no row (constant), NULL = written */
 	char log_error[ERR_MSG_MAX];
 };
-
-static double
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t
 wall_us(const struct ops_options *opt)
@@ -233,7 +225,7 @@ run_one(struct run_state *rs, const struct ops_entry *e)
 	bool locked = false;
 	struct err err;
 	cJSON *res;
-	double t0 = mono_seconds();
+	double t0 = clock_mono();
 
 	err_clear(&err);
 	snprintf(lock_name, sizeof(lock_name), "op-%s", e->name);
@@ -257,7 +249,7 @@ run_one(struct run_state *rs, const struct ops_entry *e)
 	}
 out:
 	cJSON_AddNumberToObject(res, "duration_seconds",
-	                        round((mono_seconds() - t0) * 1000.0) / 1000.0);
+	                        round((clock_mono() - t0) * 1000.0) / 1000.0);
 	if (cJSON_GetObjectItemCaseSensitive(res, "dry_run") == NULL)
 		cJSON_AddBoolToObject(res, "dry_run", rs->ctx.opt->dry_run);
 	return res;
@@ -302,7 +294,7 @@ ops_run(struct db *db, const struct ops_entry *const *list, size_t n, const stru
 		.ctx = { .db = db, .opt = opt, .progress = progress, .progress_ctx = progress_ctx },
 	};
 	int64_t start_us = wall_us(opt);
-	double t0 = mono_seconds(), seconds;
+	double t0 = clock_mono(), seconds;
 	cJSON *doc = cJSON_CreateObject(), *res;
 	struct err err;
 	bool timeouts_ok;
@@ -324,7 +316,7 @@ ops_run(struct db *db, const struct ops_entry *const *list, size_t n, const stru
 			(*nfailed)++;
 		cJSON_AddItemToObject(doc, list[i]->name, res);
 	}
-	seconds = mono_seconds() - t0;
+	seconds = clock_mono() - t0;
 	cJSON_AddItemToObject(doc, "metadata", metadata(&rs, start_us, seconds));
 	log_finish(&rs, doc, n, *nfailed, seconds);
 	free(rs.log_id);

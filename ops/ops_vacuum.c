@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ops_int.h"
 #include "strbuf.h"
 
@@ -77,13 +78,13 @@ pg_vacuum_table(struct ops_ctx *ctx, const struct db_rows *rows, int i, cJSON *t
 	struct notices n = { .list = cJSON_CreateArray(), .warnings = 0 };
 	struct db_rows *after = NULL;
 	char *sql = ops_sql_with_ident(ctx->db, prefix, schema, name);
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 	int rc = -1;
 
 	db_set_notice_fn(ctx->db, on_notice, &n);
 	if (db_exec(ctx->db, sql, 0, NULL, NULL, err) < 0)
 		goto out;
-	ops_add_num(t, "duration_seconds", ops_clock() - t0);
+	ops_add_num(t, "duration_seconds", clock_mono() - t0);
 	after = db_query(ctx->db, sql_pg_dead_after, 2, params, err);
 	if (after == NULL)
 		goto out;
@@ -260,7 +261,7 @@ run_sqlite(struct ops_ctx *ctx, struct err *err)
 	cJSON *res = NULL;
 	int64_t before[3], after[3];
 	size_t k;
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 
 	if (db_in_transaction(ctx->db)) {
 		err_set(err, ERR_BUG, "vacuum: cannot VACUUM from within a transaction");
@@ -305,7 +306,7 @@ run_sqlite(struct ops_ctx *ctx, struct err *err)
 	add_pages(res, "after", after);
 	ops_add_num(res, "pages_freed", (double)(before[0] - after[0]));
 	ops_add_num(res, "bytes_freed", (double)((before[0] - after[0]) * before[2]));
-	ops_add_num(res, "duration_seconds", ops_clock() - t0);
+	ops_add_num(res, "duration_seconds", clock_mono() - t0);
 	ops_add_str(res, "message", "VACUUM, ANALYZE and PRAGMA optimize completed successfully");
 out:
 fail:

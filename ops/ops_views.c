@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ops_int.h"
 #include "strbuf.h"
 
@@ -67,7 +68,7 @@ refresh_one(struct ops_ctx *ctx, const struct db_rows *rows, int i, cJSON *o, st
 	bool conc = choose_concurrent(rows, i, &why);
 	char *sql = ops_sql_with_ident(ctx->db, conc ? sql_pg_refresh_conc : sql_pg_refresh,
 	                               db_rows_get(rows, i, 0), db_rows_get(rows, i, 1));
-	double t0 = ops_clock();
+	double t0 = clock_mono();
 	int rc = 0;
 
 	ops_add_str(o, "mode", conc ? "concurrent" : "plain");
@@ -81,7 +82,7 @@ refresh_one(struct ops_ctx *ctx, const struct db_rows *rows, int i, cJSON *o, st
 		rc = -1;
 	} else {
 		ops_add_str(o, "status", "refreshed");
-		ops_add_num(o, "duration_seconds", ops_clock() - t0);
+		ops_add_num(o, "duration_seconds", clock_mono() - t0);
 	}
 	free(sql);
 	return rc;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "clock.h"
 #include "proto.h"
 #include "redis_int.h"
 #include "xalloc.h"
@@ -292,7 +293,7 @@ rbe_wait(struct backend *be, const char *task_id, double timeout, struct err *er
 	redisContext *s = NULL;
 	redisReply *r;
 	cJSON *meta = NULL;
-	double deadline = timeout < 0 ? -1 : redis_now() + timeout;
+	double deadline = timeout < 0 ? -1 : clock_real() + timeout;
 
 	s = redis_open(&be->url, 5, 30, err);
 	if (s == NULL)
@@ -310,7 +311,7 @@ rbe_wait(struct backend *be, const char *task_id, double timeout, struct err *er
 		goto out;
 	for (;;) {
 		void *rv = NULL;
-		double left = deadline < 0 ? 3600 : deadline - redis_now();
+		double left = deadline < 0 ? 3600 : deadline - clock_real();
 
 		if (deadline >= 0 && left <= 0) {
 			err_set(err, ERR_TRANSIENT, "result of %s: timed out", task_id);

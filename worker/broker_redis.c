@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "log.h"
 #include "redis_int.h"
 #include "strbuf.h"
@@ -361,7 +362,7 @@ record_unacked(struct broker *b, const struct broker_delivery *d, size_t n, stru
 	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
 	size_t i;
 
-	snprintf(score, sizeof(score), "%.7f", redis_now());
+	snprintf(score, sizeof(score), "%.7f", clock_real());
 	redis_pipe_init(&p, b->c);
 	redis_pipe_add(&p, 1, multi, NULL);
 	for (i = 0; i < n; i++) {
@@ -703,7 +704,7 @@ rb_touch(struct broker *b, const char *delivery_tag, struct err *err)
 	char score[40];
 	const char *av[5] = { "ZADD", UNACKED_INDEX, "XX", score, delivery_tag };
 
-	snprintf(score, sizeof(score), "%.7f", redis_now());
+	snprintf(score, sizeof(score), "%.7f", clock_real());
 	return simple(b, err, 5, av, NULL);
 }
 
@@ -733,7 +734,7 @@ rb_restore_visible(struct broker *b, size_t *restored, struct err *err)
 		return 0;
 	}
 	freeReplyObject(r);
-	snprintf(ceiling, sizeof(ceiling), "%.7f", redis_now() - b->opt.visibility_timeout);
+	snprintf(ceiling, sizeof(ceiling), "%.7f", clock_real() - b->opt.visibility_timeout);
 	lst = redis_cmd(b->c, err, 5, zr);
 	if (lst == NULL) {
 		rc = -1;

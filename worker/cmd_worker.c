@@ -27,6 +27,7 @@
 #include "broker.h"
 #include "cfg.h"
 #include "cli.h"
+#include "clock.h"
 #include "exec.h"
 #include "log.h"
 #include "proto.h"
@@ -302,7 +303,7 @@ on_delivery(struct loop *L, struct broker_delivery *d)
 	struct exec_request *r = NULL;
 	struct proto_task *t;
 	struct err e;
-	double now = exec_now();
+	double now = clock_real();
 
 	err_clear(&e);
 	t = proto_task_decode(&d->msg, NULL, &e);
@@ -454,7 +455,7 @@ consume_loop(struct loop *L)
 	while (worker_shutdown == 0) {
 		struct broker_delivery d[CONSUME_MAX];
 		struct err e;
-		double now = exec_now(), tmo = 1.0;
+		double now = clock_real(), tmo = 1.0;
 		size_t room, i;
 		int rc;
 

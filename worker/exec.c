@@ -32,15 +32,6 @@ static const struct builtin builtins[] = {
 
 #define OP_PREFIX "maintenance."
 
-double
-exec_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 bool
 exec_name_listed(const char *list, const char *name)
 {

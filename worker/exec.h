@@ -158,7 +158,4 @@ cJSON *exec_accumulate(const cJSON *args, const cJSON *kwargs, struct err *err);
 const struct ops_entry **exec_run_list(const cJSON *args, const cJSON *kwargs, size_t *n,
                                        struct err *err);
 
-/* Seconds since the epoch, real clock. */
-double exec_now(void);
-
 #endif

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "db.h"
 #include "exec_int.h"
 #include "strbuf.h"
@@ -399,7 +400,7 @@ collect(int fd, pid_t pid, double deadline, struct child_run *cr)
 		char *nl;
 
 		if (deadline > 0) {
-			double left = deadline - exec_now();
+			double left = deadline - clock_real();
 
 			if (left <= 0) {
 				kill(pid, SIGKILL);
@@ -439,7 +440,7 @@ collect(int fd, pid_t pid, double deadline, struct child_run *cr)
 void
 child_run(const struct child_job *job, struct child_run *cr)
 {
-	double deadline = job->hard > 0 ? exec_now() + job->hard : 0;
+	double deadline = job->hard > 0 ? clock_real() + job->hard : 0;
 	int to_child, from_child, status = 0;
 	char *text;
 	pid_t pid;

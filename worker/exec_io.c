@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec_int.h"
 #include "log.h"
 #include "xalloc.h"
@@ -279,7 +280,7 @@ exec_meta_new(struct exec_conn *conn, const struct proto_task *t, const char *ta
 	pr.custom_state = custom;
 	pr.result = result;
 	pr.children = children;
-	pr.now_usec = (int64_t)(exec_now() * 1e6);
+	pr.now_usec = (int64_t)(clock_real() * 1e6);
 	pr.group_id = t != NULL ? t->group : NULL;
 	pr.parent_id = t != NULL ? t->parent_id : NULL;
 	if (t != NULL && conn->extended_worker != NULL) {

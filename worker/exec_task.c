@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec_int.h"
 #include "log.h"
 #include "xalloc.h"
@@ -188,7 +189,7 @@ send_retry(const struct exec_settings *s, struct exec_conn *conn, const struct e
 
 	nt->retries++;
 	nt->has_eta = true;
-	nt->eta = proto_time_utc((int64_t)((exec_now() + s->retry_delay) * 1e6));
+	nt->eta = proto_time_utc((int64_t)((clock_real() + s->retry_delay) * 1e6));
 	if (nt->parent_id == NULL)
 		nt->parent_id = xstrdup(r->task->id);
 	if (r->exchange != NULL && *r->exchange != '\0')
@@ -215,7 +216,7 @@ on_progress(void *ctx, int64_t done, int64_t total)
 {
 	struct progress_ctx *pc = ctx;
 	cJSON *meta;
-	double now = exec_now();
+	double now = clock_real();
 
 	if (now - pc->last < 0.5 && done < total)
 		return;
@@ -411,15 +412,6 @@ run_task(const struct exec_settings *s, struct exec_conn *conn, struct exec_requ
 	}
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 log_exc(struct exec_conn *conn, enum log_level lvl, const struct proto_task *t, const char *what,
         const struct exec_outcome *o)
@@ -543,7 +535,7 @@ exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn, struct 
 		double t0, runtime = 0;
 
 		exec_outcome_init(&o);
-		if (t->has_expires && (double)t->expires.usec / 1e6 < exec_now()) {
+		if (t->has_expires && (double)t->expires.usec / 1e6 < clock_real()) {
 			exec_outcome_fail(&o, EXEC_REVOKED, "TaskRevokedError", "celery.exceptions",
 			                  "expired");
 		} else {
@@ -556,9 +548,9 @@ exec_handle_batch(const struct exec_settings *s, struct exec_conn *conn, struct 
 				                 NULL, NULL, stop);
 				cJSON_Delete(m);
 			}
-			t0 = mono();
+			t0 = clock_mono();
 			run_task(s, conn, r, &o, stop);
-			runtime = mono() - t0;
+			runtime = clock_mono() - t0;
 		}
 		metas[nm] = finish(s, conn, r, &o, runtime, stop);
 		if (metas[nm] != NULL)

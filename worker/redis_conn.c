@@ -263,12 +263,3 @@ redis_pipe_exec(struct redis_pipe *p, struct err *err)
 	}
 	return last;
 }
-
-double
-redis_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}

@@ -60,9 +60,6 @@ void redis_pipe_add(struct redis_pipe *p, int argc, const char **argv, const siz
  * first n-1 is ERR_INVALID. */
 MUSTCHECK redisReply *redis_pipe_exec(struct redis_pipe *p, struct err *err);
 
-/* Current time as Unix seconds with microseconds. */
-double redis_now(void);
-
 /* ---- kombu's key layout (pure; broker_redis.c) ---- */
 
 /* kombu's priority step for a message priority: clamp to 0..9, largest of 0,3,6,9 <= it. */
