@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ops_int.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -101,15 +102,6 @@ ops_query_int(struct db *db, const char *sql, int nparams, const char *const *pa
 out:
 	db_rows_free(rows);
 	return rc;
-}
-
-static double
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int
@@ -421,7 +413,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 {
 	char batch[24];
 	const char *params[3] = { spec->cutoff, batch, spec->param3 };
-	double t0 = mono_seconds(), tb;
+	double t0 = clock_mono(), tb;
 	int64_t total = 0, n = 0;
 	struct batch_sql q = { 0 };
 	struct err ignored; /* a failed restore after a failed batch: the batch's error wins */
@@ -448,7 +440,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 	snprintf(batch, sizeof(batch), "%d", spec->batch);
 	journal = persist_journal(ctx->db);
 	do {
-		tb = mono_seconds();
+		tb = clock_mono();
 		if (q.range != NULL)
 			rc = range_batch(ctx->db, &q, spec->cutoff, batch, &lower, &last, &n, err);
 		else
@@ -458,7 +450,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 			goto out;
 		if (q.range == NULL)
 			last = n < spec->batch;
-		tb = mono_seconds() - tb;
+		tb = clock_mono() - tb;
 		if (tb > st->max_batch_seconds)
 			st->max_batch_seconds = tb;
 		st->rows += n;
@@ -468,7 +460,7 @@ ops_batch_run(const struct ops_ctx *ctx, const struct ops_batch_spec *spec,
 out:
 	if (journal && restore_journal(ctx->db, rc == 0 ? err : &ignored) < 0)
 		rc = -1;
-	st->seconds = mono_seconds() - t0;
+	st->seconds = clock_mono() - t0;
 	batch_sql_cleanup(&q);
 	free(lower);
 	return rc;
