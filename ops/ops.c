@@ -162,8 +162,13 @@ ops_options_apply_json(struct ops_options *opt, const cJSON *kwargs, struct err 
 		if (is_caller_key(it->string))
 			continue;
 		row = find_row(it->string);
-		if (row == NULL || !row->task)
+		if (row == NULL)
 			return err_set(err, ERR_INVALID, "%s: unknown option", it->string);
+		if (!row->task) /* paths, table names, timeouts: the operator's, never a message's
+		                 */
+			return err_set(err, ERR_INVALID,
+			               "%s: set in the configuration only, not by a task",
+			               row->key);
 		if (row->type == OPT_BOOL) {
 			if (!cJSON_IsBool(it))
 				return err_set(err, ERR_INVALID, "%s: not a boolean", row->key);

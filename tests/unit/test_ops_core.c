@@ -237,7 +237,13 @@ test_ops_options_apply_json_sets_and_rejects(void **state)
 	j = cJSON_Parse("{\"backup_dir\": \"/etc\"}");
 	assert_int_equal(ops_options_apply_json(&opt, j, &err), -1);
 	assert_int_equal(err.cls, ERR_INVALID);
-	assert_non_null(strstr(err.msg, "backup_dir"));
+	assert_non_null(strstr(err.msg, "backup_dir: set in the configuration only"));
+	assert_string_equal(opt.backup_dir, "/var/backups/janitor");
+	cJSON_Delete(j);
+
+	j = cJSON_Parse("{\"vaccum_days\": 3}");
+	assert_int_equal(ops_options_apply_json(&opt, j, &err), -1);
+	assert_string_equal(err.msg, "vaccum_days: unknown option");
 	cJSON_Delete(j);
 
 	j = cJSON_Parse("{\"audit_days\": \"9\"}");
