@@ -18,8 +18,15 @@
  *
  * Parent -> child: the job as one JSON document on the child's stdin (the database URL is a
  * secret and never appears on an argv). Child -> parent, on its stdout, one line each:
- * "P <done> <total>" progress; "R <nfailed> <json>" result; "E <class> <message>" error;
- * "S" the soft time limit cancelled the work.
+ * "B <pid>" the PostgreSQL backend serving it; "P <done> <total>" progress; "R <nfailed>
+ * <json>" result; "E <class> <message>" error; "S" the soft time limit cancelled the work.
+ *
+ * A child killed by the hard time limit or by a crash leaves its PostgreSQL backend behind,
+ * still running the statement (or waiting on a lock) and holding the operation's advisory
+ * lock: the server only notices a dead client when it next talks to it. So the parent, which
+ * knows the backend pid from the "B" line, terminates that backend and waits for it to go
+ * before the task is classified, requeued or retried: a time limit stops the work on the
+ * server too, and a redelivered task finds the lock free.
  */
 #include "config.h"
 
@@ -43,6 +50,7 @@
 #include "clock.h"
 #include "db.h"
 #include "exec_int.h"
+#include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -263,6 +271,26 @@ child_work(int fd, const struct child_job *job, const struct ops_options *opt, s
 	cJSON_Delete(res);
 }
 
+/* PostgreSQL: tell the parent which backend serves us (see the file comment). */
+static void
+report_backend(int fd, struct db *db)
+{
+	struct db_rows *rows;
+	struct err err;
+	char line[32];
+	int n;
+
+	if (db_kind(db) != DB_POSTGRES)
+		return;
+	err_clear(&err);
+	rows = db_query(db, "SELECT pg_backend_pid()", 0, NULL, &err);
+	if (rows != NULL && db_rows_count(rows) == 1 && db_rows_get(rows, 0, 0) != NULL) {
+		n = snprintf(line, sizeof(line), "B %s\n", db_rows_get(rows, 0, 0));
+		write_all(fd, line, (size_t)n);
+	}
+	db_rows_free(rows);
+}
+
 /*
  * `janitor __exec-child`: the child's whole life. 1. die with the executor thread that
  * spawned us; 2. read and decode the job; 3. open the database; 4. run and report on stdout.
@@ -306,6 +334,7 @@ cmd_exec_child(int argc UNUSED, char **argv UNUSED)
 		child_error(1, &err);
 		goto out;
 	}
+	report_backend(1, db);
 	child_work(1, &job, &opt, db);
 out:
 	db_close(db);
@@ -342,6 +371,8 @@ child_line(char *line, struct child_run *cr)
 		cr->got_error = 1;
 	} else if (line[0] == 'S') {
 		cr->soft_fired = 1;
+	} else if (line[0] == 'B') {
+		cr->backend_pid = (int)strtol(line + 1, NULL, 10);
 	}
 }
 
@@ -433,6 +464,31 @@ collect(int fd, pid_t pid, double deadline, struct child_run *cr)
 }
 
 /*
+ * End the backend a dead child left behind, waiting (PostgreSQL 14+: up to 5 s) until it is
+ * gone. Failures are logged, not fatal: the backend then ends when the server next notices its
+ * client is gone.
+ */
+static void
+terminate_orphan(const char *db_url, int pid)
+{
+	static const char sql_wait[] = "SELECT pg_terminate_backend($1::int, 5000)";
+	static const char sql_plain[] = "SELECT pg_terminate_backend($1::int)";
+	char spid[16];
+	const char *params[1] = { spid };
+	struct err err;
+	struct db *db;
+
+	snprintf(spid, sizeof(spid), "%d", pid);
+	err_clear(&err);
+	db = db_open(db_url, &err);
+	if (db == NULL || db_exec(db, db_server_version(db) >= 140000 ? sql_wait : sql_plain, 1,
+	                          params, NULL, &err) < 0)
+		log_warn("could not end PostgreSQL backend %d left by a lost task process: %s", pid,
+		         err.msg);
+	db_close(db);
+}
+
+/*
  * 1. spawn the child; 2. write the job to its stdin and close it (SIGPIPE is ignored by the
  * worker, so a child that died early is an EPIPE here, then a WorkerLostError); 3. collect its
  * lines with the hard deadline; 4. waitpid and record how it ended.
@@ -462,4 +518,6 @@ child_run(const struct child_job *job, struct child_run *cr)
 		cr->signo = WTERMSIG(status);
 	else if (WIFEXITED(status))
 		cr->exit_code = WEXITSTATUS(status);
+	if (cr->backend_pid > 0 && (cr->signo != 0 || cr->hard_fired))
+		terminate_orphan(job->db_url, cr->backend_pid);
 }

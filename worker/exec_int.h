@@ -44,8 +44,9 @@ struct child_run {
 	int got_error;  /* "E" line or fork failure: err set */
 	int soft_fired;
 	int hard_fired;
-	int signo;     /* the child died of this signal; 0 = exited */
-	int exit_code; /* when it exited */
+	int backend_pid; /* the child's PostgreSQL backend ("B" line), 0 = none or SQLite */
+	int signo;       /* the child died of this signal; 0 = exited */
+	int exit_code;   /* when it exited */
 	int nfailed;
 	cJSON *result; /* owned */
 	struct err err;

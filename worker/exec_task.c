@@ -469,14 +469,16 @@ finish(const struct exec_settings *s, struct exec_conn *conn, struct exec_reques
 		tlog(LOG_LVL_INFO, conn, "Discarding revoked task: %s[%s]", task_name(t), t->id);
 		return exec_meta_new(conn, t, t->id, PROTO_STATE_REVOKED, NULL, NULL, o, NULL);
 	case EXEC_LOST:
-		if (r->acks_late) {
-			/* Redelivered, and no FAILURE stored (task_reject_on_worker_lost). */
+		/* acks_late: redelivered, no FAILURE stored (task_reject_on_worker_lost) - but only
+		 * once: a message that was already redelivered and kills its process again is a
+		 * poison message, and requeueing it forever would crash-loop every worker. */
+		if (r->acks_late && !t->redelivered) {
 			log_exc(conn, LOG_LVL_ERROR, t, "lost, message restored", o);
 			exec_broker_op(s, conn, EXEC_REQUEUE, r->delivery_tag, stop);
 			r->acked = true;
 			return NULL;
 		}
-		/* early ack: the message is gone, store the failure */
+		/* early ack (the message is gone) or a second loss: store the failure */
 		__attribute__((fallthrough));
 	case EXEC_FAILURE:
 	case EXEC_RETRY:

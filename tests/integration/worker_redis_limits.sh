@@ -107,8 +107,12 @@ hard_limit() {
 	start_worker hard -c 1 -Q hq --time-limit 2 || return 1
 	id=$(c send maintenance.logs '{"database": "pg"}' hq) || return 1
 	out=$(c wait "$id" 30)
+	# The killed child's statement must not wait on in the server (the lock is still held).
+	left=$(psql -At -d "$PG_URL" -c "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'janitor'")
 	unlock_auditlog
-	echo "# $out"
+	echo "# $out, janitor backends left: $left"
+	[ "$left" = 0 ] || return 1
 	kill -TERM "$WPID"
 	wait "$WPID"
 	[ "$out" = "FAILURE TimeLimitExceeded" ]
@@ -133,6 +137,33 @@ crash() {
 		kill -TERM "$WPID" && wait "$WPID"
 }
 check "crashed child with early ack: FAILURE WorkerLostError, worker continues" crash
+
+# acks_late: a crashed task's message is redelivered once and runs again; crashing again, it
+# is a poison message: FAILURE WorkerLostError instead of a crash loop.
+crash_late() {
+	lock_auditlog || return 1
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:handle_segv=0" start_worker crashl -c 1 -Q clq --acks-late \
+		|| return 1
+	id=$(c send maintenance.logs '{"database": "pg"}' clq) || return 1
+	for round in 1 2; do
+		wait_until 20 someone_waits || { echo "# round $round never reached the database"; return 1; }
+		child=$(pgrep -P "$WPID" | head -1)
+		[ -n "$child" ] || { echo "# no child process"; return 1; }
+		kill -SEGV "$child"
+		if [ "$round" = 1 ]; then
+			wait_until 20 grep -q "\[$id\] received" "$HARNESS_DIR/wcrashl.log" || return 1
+			c meta "$id" | grep -q '^PENDING' || { echo "# a result was stored"; return 1; }
+			wait_until 20 sh -c "[ \$(grep -c '\[$id\] received' '$HARNESS_DIR/wcrashl.log') = 2 ]" \
+				|| { echo "# not redelivered"; return 1; }
+		fi
+	done
+	out=$(c wait "$id" 30)
+	unlock_auditlog
+	echo "# $out"
+	[ "$out" = "FAILURE WorkerLostError" ] && [ "$(redis-cli -p "$REDIS_PORT" hlen unacked)" = 0 ] &&
+		[ "$(redis-cli -p "$REDIS_PORT" llen clq)" = 0 ] && kill -TERM "$WPID" && wait "$WPID"
+}
+check "crashed child with acks_late: redelivered once, then FAILURE WorkerLostError" crash_late
 
 retries() {
 	id=$(c send maintenance.logs '{"database": "down"}' lq) || return 1
