@@ -25,6 +25,7 @@
 #include "db_int.h"
 #include "ops.h"
 #include "ops_int.h"
+#include "test_file.h"
 #include "xalloc.h"
 
 #define NOW 1764000000 /* 2025-11-24 16:00:00 UTC */
@@ -38,29 +39,11 @@ struct fixture {
 	struct ops_options opt;
 };
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int
 setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char *ddl = slurp(TEST_SRCDIR "/tests/sql/django-sqlite.sql");
+	char *ddl = test_read_file(TEST_SRCDIR "/tests/sql/django-sqlite.sql");
 	struct err err;
 
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_ops_core.XXXXXX");

@@ -27,6 +27,7 @@
 #include "db.h"
 #include "ops.h"
 #include "ops_int.h"
+#include "test_file.h"
 #include "xalloc.h"
 
 /* ---- fixture ---- */
@@ -51,24 +52,6 @@ count_progress(void *arg, int64_t done UNUSED, int64_t total, const char *what)
 	f->progress_total = total;
 }
 
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void
 load_schema(struct db *db, const char *file)
 {
@@ -78,7 +61,7 @@ load_schema(struct db *db, const char *file)
 	struct err e;
 
 	snprintf(path, sizeof path, "%s/tests/sql/%s", src != NULL ? src : TOP_SRCDIR, file);
-	sql = read_file(path);
+	sql = test_read_file(path);
 	err_clear(&e);
 	if (db_exec_script(db, sql, &e) < 0)
 		fail_msg("schema %s: %s", file, e.msg);
@@ -969,8 +952,8 @@ test_backup_pg_password_only_in_child_environment(void **state)
 	assert_null(res);
 	assert_int_equal(e.cls, ERR_DB);
 	assert_string_equal(e.msg, "pg_dump: error: connection to server failed: fake");
-	argv_seen = read_file(argv_txt);
-	pw_seen = read_file(pw_txt);
+	argv_seen = test_read_file(argv_txt);
+	pw_seen = test_read_file(pw_txt);
 	assert_non_null(strstr(argv_seen, "--format=custom"));
 	assert_null(strstr(argv_seen, "s3cret-pw"));
 	assert_string_equal(pw_seen, "s3cret-pw\n");
